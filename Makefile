@@ -1,0 +1,62 @@
+# The commands the README names. Each sets up what it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Prefer a real python3.13: pyenv's python3.13 shim fails unless 3.13 is selected, so put the
+# version's own bin folder first on PATH (sam build looks for python3.13 there too).
+PYENV_ROOT_DIR := $(shell pyenv root 2>/dev/null)
+PY313_BIN := $(lastword $(sort $(wildcard $(PYENV_ROOT_DIR)/versions/3.13*/bin)))
+export PATH := $(if $(PY313_BIN),$(PY313_BIN):)$(PATH)
+PYTHON ?= $(shell python3.13 -c '' >/dev/null 2>&1 && echo python3.13 || echo python3)
+
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS_VENV := .venv-tools
+SAM := $(TOOLS_VENV)/bin/sam
+
+.PHONY: help install demo serve test bench lint tools validate build ci clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed ## create .venv with the runtime and test packages
+
+demo: install ## run the handler on every file in events/ against the local stack
+	$(PY) -m local.demo
+
+serve: install ## serve the handler at http://127.0.0.1:3000/webhooks/<provider>
+	$(PY) -m local.serve
+
+test: install ## run the whole test suite
+	$(PY) -m pytest
+
+bench: install ## benchmark the handler against a naive baseline (writes docs/benchmarks.md)
+	$(PY) -m bench.run --write docs/benchmarks.md
+
+$(TOOLS_VENV)/.installed: requirements-tools.txt
+	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
+	touch $@
+
+tools: $(TOOLS_VENV)/.installed ## install the SAM CLI into .venv-tools
+
+lint: install ## ruff and cfn-lint
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/cfn-lint template.yaml
+
+validate: tools ## sam validate --lint
+	$(SAM) validate --lint
+
+build: tools ## sam build (function and dependencies layer)
+	$(SAM) build
+
+ci: lint validate build test ## everything CI runs
+
+clean: ## remove virtualenvs and build output
+	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis
