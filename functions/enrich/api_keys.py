@@ -1,0 +1,89 @@
+"""The API keys and webhook secret: from Secrets Manager when configured, else the environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import (
+    GetParameterError,
+    TransformParameterError,
+)
+
+from lookup_results import LookupFailed
+from settings import Settings
+
+# Rotated keys are picked up within this many seconds, without a redeploy.
+SECRET_MAX_AGE_SECONDS = 300
+
+
+class SecretUnavailable(Exception):
+    """The secret could not be read or parsed. Its value never appears in the message."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeys:
+    minimo: str | None = field(default=None, repr=False)
+    sales: str | None = field(default=None, repr=False)
+    # Several secrets may be valid at once while one is being rotated.
+    webhook_secrets: tuple[str, ...] = field(default=(), repr=False)
+
+
+class ApiKeyStore:
+    def __init__(self, settings: Settings, secrets_provider: SecretsProvider | None = None) -> None:
+        self._settings = settings
+        self._secret_arn = settings.api_keys_secret_arn
+        self._provider = secrets_provider
+        self._from_env = ApiKeys(
+            minimo=settings.minimo_api_key,
+            sales=settings.sales_api_key,
+            webhook_secrets=_secret_list(settings.webhook_secret),
+        )
+
+    def current(self) -> ApiKeys:
+        if not self._secret_arn:
+            return self._from_env
+        secret = self._fetch()
+        return ApiKeys(
+            minimo=secret.get("minimo_api_key") or None,
+            sales=secret.get("sales_api_key") or None,
+            webhook_secrets=_secret_list(secret.get("webhook_secret"))
+            or self._from_env.webhook_secrets,
+        )
+
+    def minimo_key(self) -> str | None:
+        return self._for_lookup().minimo
+
+    def sales_key(self) -> str | None:
+        return self._for_lookup().sales
+
+    def _for_lookup(self) -> ApiKeys:
+        try:
+            return self.current()
+        except SecretUnavailable as exc:
+            raise LookupFailed("secret_unavailable", str(exc)) from None
+
+    def _fetch(self) -> dict[str, Any]:
+        if self._provider is None:
+            self._provider = SecretsProvider()
+        try:
+            secret = self._provider.get(
+                self._secret_arn, transform="json", max_age=SECRET_MAX_AGE_SECONDS
+            )
+        except (GetParameterError, TransformParameterError) as exc:
+            raise SecretUnavailable(
+                f"API_KEYS_SECRET_ARN could not be read ({type(exc).__name__})"
+            ) from None
+        if not isinstance(secret, dict):
+            raise SecretUnavailable("API_KEYS_SECRET_ARN does not hold a JSON object")
+        return secret
+
+
+def _secret_list(value: Any) -> tuple[str, ...]:
+    """One secret, or several (a list, or separated by spaces) during a rotation."""
+    if isinstance(value, list):
+        return tuple(str(v) for v in value if v)
+    if isinstance(value, str):
+        return tuple(value.split())
+    return ()

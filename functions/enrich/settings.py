@@ -1,0 +1,132 @@
+"""The function's configuration, read once from the environment and checked up front."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+RELATIONSHIPS = ("self", "customer", "supplier")
+DEFAULT_MINIMO_BASE_URL = "https://api.minimo.it/public/v1"
+
+# Every variable the function reads; the template tests check template.yaml sets them.
+ENVIRONMENT_VARIABLES = (
+    "OUTPUT_QUEUE_URL",
+    "MINIMO_BASE_URL",
+    "SALES_API_BASE_URL",
+    "MINIMO_API_KEY",
+    "SALES_API_KEY",
+    "API_KEYS_SECRET_ARN",
+    "WEBHOOK_SECRET",
+    "EMAIL_PATHS",
+    "REQUIRE_EMAIL",
+    "SALES_RELATIONSHIPS",
+    "RELATIONSHIP_PRECEDENCE",
+    "HTTP_TIMEOUT_SECONDS",
+    "LOOKUP_MAX_ATTEMPTS",
+    "LOOKUP_CACHE_TTL_SECONDS",
+    "MAX_CONCURRENCY",
+    "IDEMPOTENCY_TABLE",
+    "MAX_BODY_BYTES",
+)
+
+
+class ConfigurationError(Exception):
+    """An environment variable is missing or malformed; the message names it, never its value."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    output_queue_url: str
+    sales_api_base_url: str
+    minimo_base_url: str = DEFAULT_MINIMO_BASE_URL
+    # Keys and secrets stay out of repr() so that a logged Settings never leaks them.
+    minimo_api_key: str | None = field(default=None, repr=False)
+    sales_api_key: str | None = field(default=None, repr=False)
+    webhook_secret: str | None = field(default=None, repr=False)
+    api_keys_secret_arn: str | None = None
+    email_paths: tuple[str, ...] = ()
+    require_email: bool = False
+    sales_relationships: tuple[str, ...] = ()
+    relationship_precedence: tuple[str, ...] = RELATIONSHIPS
+    http_timeout_seconds: float = 3.0
+    lookup_max_attempts: int = 3
+    lookup_cache_ttl_seconds: float = 60.0
+    max_concurrency: int = 16
+    idempotency_table: str | None = None
+    max_body_bytes: int = 262_144
+
+    @property
+    def fifo_queue(self) -> bool:
+        return self.output_queue_url.endswith(".fifo")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        reader = _EnvReader(env)
+        return cls(
+            output_queue_url=reader.required("OUTPUT_QUEUE_URL"),
+            sales_api_base_url=reader.required("SALES_API_BASE_URL").rstrip("/"),
+            minimo_base_url=(reader.text("MINIMO_BASE_URL") or DEFAULT_MINIMO_BASE_URL).rstrip("/"),
+            minimo_api_key=reader.text("MINIMO_API_KEY"),
+            sales_api_key=reader.text("SALES_API_KEY"),
+            webhook_secret=reader.text("WEBHOOK_SECRET"),
+            api_keys_secret_arn=reader.text("API_KEYS_SECRET_ARN"),
+            email_paths=reader.csv("EMAIL_PATHS"),
+            require_email=reader.boolean("REQUIRE_EMAIL", default=False),
+            sales_relationships=reader.relationships("SALES_RELATIONSHIPS", default=()),
+            relationship_precedence=reader.relationships(
+                "RELATIONSHIP_PRECEDENCE", default=RELATIONSHIPS
+            ),
+            http_timeout_seconds=reader.number("HTTP_TIMEOUT_SECONDS", 3.0, minimum=0.05),
+            lookup_max_attempts=int(reader.number("LOOKUP_MAX_ATTEMPTS", 3, minimum=1)),
+            lookup_cache_ttl_seconds=reader.number("LOOKUP_CACHE_TTL_SECONDS", 60.0, minimum=0),
+            max_concurrency=int(reader.number("MAX_CONCURRENCY", 16, minimum=1)),
+            idempotency_table=reader.text("IDEMPOTENCY_TABLE"),
+            max_body_bytes=int(reader.number("MAX_BODY_BYTES", 262_144, minimum=1)),
+        )
+
+
+class _EnvReader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str) -> str | None:
+        value = self._env.get(name, "").strip()
+        return value or None
+
+    def required(self, name: str) -> str:
+        value = self.text(name)
+        if value is None:
+            raise ConfigurationError(f"{name} must be set")
+        return value
+
+    def csv(self, name: str) -> tuple[str, ...]:
+        return tuple(part.strip() for part in (self.text(name) or "").split(",") if part.strip())
+
+    def boolean(self, name: str, *, default: bool) -> bool:
+        value = self.text(name)
+        if value is None:
+            return default
+        if value.lower() in {"true", "1", "yes", "on"}:
+            return True
+        if value.lower() in {"false", "0", "no", "off"}:
+            return False
+        raise ConfigurationError(f"{name} must be true or false")
+
+    def number(self, name: str, default: float, *, minimum: float) -> float:
+        value = self.text(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigurationError(f"{name} must be a number") from None
+        if not number >= minimum:  # also rejects NaN
+            raise ConfigurationError(f"{name} must be at least {minimum:g}")
+        return number
+
+    def relationships(self, name: str, *, default: tuple[str, ...]) -> tuple[str, ...]:
+        values = tuple(value.lower() for value in self.csv(name))
+        unknown = sorted(set(values) - set(RELATIONSHIPS))
+        if unknown:
+            raise ConfigurationError(f"{name} may only name {', '.join(RELATIONSHIPS)}")
+        return values or default
