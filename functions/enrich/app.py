@@ -1,0 +1,43 @@
+"""Lambda entry point: wires Powertools and hands each event to the intake for its source.
+
+    HTTP (API Gateway v1/v2, Function URL)  → http_intake        → 202 / 4xx / 503
+    SQS batch                               → sqs_intake         → batchItemFailures
+    EventBridge                             → eventbridge_intake → {"event_id", "status"} or raise
+    direct invoke                           → direct_intake      → {"event_id", "status"} or raise
+
+Every intake ends in forwarding.enrich_and_forward: both lookups at once, then SQS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import direct_intake
+import eventbridge_intake
+import http_intake
+import sqs_intake
+from event_sources import source_kind
+from observability import Metric, count, logger, metrics, tracer
+from refusals import Refusal
+from runtime import current_runtime
+
+INTAKES = {
+    "http": http_intake.handle,
+    "sqs": sqs_intake.handle,
+    "eventbridge": eventbridge_intake.handle,
+    "direct": direct_intake.handle,
+}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: Any, context: Any) -> Any:
+    kind = source_kind(event)
+    logger.append_keys(source_kind=kind)
+    try:
+        return INTAKES[kind](event, context, current_runtime())
+    except Refusal as refusal:  # HTTP and SQS answer refusals themselves; the others raise
+        count(Metric.EVENTS_REFUSED)
+        logger.warning("event refused", extra={"code": refusal.code})
+        raise

@@ -1,0 +1,29 @@
+"""Direct invocations (`aws lambda invoke`, Step Functions, another function): the event is the
+submission itself. Failures raise, so that an asynchronous invoke is retried and then reaches the
+function's on-failure destination instead of vanishing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deadlines import LambdaContextLike
+from delivery import new_delivery
+from delivery_ids import content_id, sender_id
+from forwarding import forward_or_raise
+from observability import Metric, count
+from refusals import Refusal
+from runtime import Runtime
+
+
+def handle(event: Any, context: LambdaContextLike | None, runtime: Runtime) -> dict[str, str]:
+    count(Metric.EVENTS_RECEIVED)
+    if not isinstance(event, dict):
+        raise Refusal(400, "bad_request", "a direct invocation must pass a JSON object")
+    delivery = new_delivery(
+        event,
+        event_id=sender_id(None, event) or content_id("direct", event),
+        source={"kind": "direct"},
+        finder=runtime.email_finder,
+        require_email=runtime.settings.require_email,
+    )
+    return forward_or_raise(delivery, runtime, context)

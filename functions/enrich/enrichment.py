@@ -1,0 +1,156 @@
+"""Looks addresses up in both APIs at once and merges the answers into an enrichment."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from deadlines import Deadline
+from lookup_cache import LookupCache
+from lookup_results import LookupFailure, MinimoResult, SalesResult
+from minimo_client import MinimoClient
+from observability import logger
+from sales_client import SalesClient
+
+EnrichmentStatus = Literal["enriched", "not_found", "partial", "no_email"]
+
+# Time allowed past the lookup deadline for a worker to hand back its answer.
+COLLECT_GRACE_SECONDS = 0.25
+_OUT_OF_TIME = LookupFailure("deadline_exceeded", "the lookup did not finish in time")
+_CRASHED = LookupFailure("internal_error", "the lookup failed unexpectedly")
+
+
+@dataclass(frozen=True, slots=True)
+class Lookups:
+    """Both APIs' answers for one address."""
+
+    minimo: MinimoResult
+    sales: SalesResult
+    duration_ms: int
+    # Which answers came from the warm-container cache rather than the API.
+    minimo_cached: bool = False
+    sales_cached: bool = False
+
+    def answers(self) -> tuple[tuple[str, MinimoResult | SalesResult, bool], ...]:
+        return (
+            ("minimo", self.minimo, self.minimo_cached),
+            ("sales", self.sales, self.sales_cached),
+        )
+
+    @property
+    def failed(self) -> bool:
+        return self.minimo.status == "error" or self.sales.status == "error"
+
+    @property
+    def found(self) -> bool:
+        return self.minimo.status == "found" or self.sales.status == "found"
+
+
+SKIPPED = Lookups(MinimoResult("skipped"), SalesResult("skipped"), duration_ms=0)
+
+
+def enrichment_status(lookups: Lookups | None) -> EnrichmentStatus:
+    if lookups is None:
+        return "no_email"
+    if lookups.failed:
+        return "partial"
+    return "enriched" if lookups.found else "not_found"
+
+
+def winning_relationship(sales: SalesResult, precedence: tuple[str, ...]) -> str | None:
+    """The relationship ranked first by `precedence` among matches that count; unknown ones last."""
+    ranked = [m.relationship for m in sales.matches if m.counts and m.relationship]
+    if not ranked:
+        return None
+    return min(ranked, key=lambda r: precedence.index(r) if r in precedence else len(precedence))
+
+
+@dataclass(frozen=True, slots=True)
+class _Timed:
+    result: Any
+    started: float
+    finished: float
+
+
+class Enricher:
+    """Owns the worker pools: at most `max_concurrency` requests in flight per API."""
+
+    def __init__(
+        self,
+        *,
+        minimo: MinimoClient,
+        sales: SalesClient,
+        cache: LookupCache,
+        max_concurrency: int,
+    ) -> None:
+        self._minimo = minimo
+        self._sales = sales
+        self.cache = cache
+        self._minimo_pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="minimo")
+        self._sales_pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="sales")
+
+    def look_up(self, emails: Iterable[str], deadline: Deadline) -> dict[str, Lookups]:
+        """Each distinct address once; both APIs concurrently; cached answers reused."""
+        results: dict[str, Lookups] = {}
+        pending: dict[str, tuple[Future[_Timed] | MinimoResult, Future[_Timed] | SalesResult]] = {}
+        for email in dict.fromkeys(emails):
+            minimo = self.cache.get(("minimo", email))
+            sales = self.cache.get(("sales", email))
+            if minimo is not None and sales is not None:
+                results[email] = Lookups(minimo, sales, 0, minimo_cached=True, sales_cached=True)
+                continue
+            pending[email] = (
+                minimo
+                or self._minimo_pool.submit(_timed, self._minimo.find_contact, email, deadline),
+                sales or self._sales_pool.submit(_timed, self._sales.find_matches, email, deadline),
+            )
+        futures = [f for pair in pending.values() for f in pair if isinstance(f, Future)]
+        wait(futures, timeout=max(0.0, deadline.remaining()) + COLLECT_GRACE_SECONDS)
+        for email, (minimo_job, sales_job) in pending.items():
+            minimo, sales, duration_ms = _collect(minimo_job, sales_job)
+            self._remember(email, minimo, sales)
+            results[email] = Lookups(
+                minimo,
+                sales,
+                duration_ms,
+                minimo_cached=not isinstance(minimo_job, Future),
+                sales_cached=not isinstance(sales_job, Future),
+            )
+        return results
+
+    def _remember(self, email: str, minimo: MinimoResult, sales: SalesResult) -> None:
+        for api, result in (("minimo", minimo), ("sales", sales)):
+            if result.status in ("found", "not_found"):
+                self.cache.put((api, email), result, found=result.status == "found")
+
+
+def _timed(lookup: Callable[[str, Deadline], Any], email: str, deadline: Deadline) -> _Timed:
+    started = time.perf_counter()
+    try:
+        result = lookup(email, deadline)
+    except Exception as exc:  # a bug must not cost the event: it is forwarded as partial
+        logger.exception("lookup crashed")
+        result = exc
+    return _Timed(result, started, time.perf_counter())
+
+
+def _collect(
+    minimo_job: Future[_Timed] | MinimoResult, sales_job: Future[_Timed] | SalesResult
+) -> tuple[MinimoResult, SalesResult, int]:
+    timed = [j.result() for j in (minimo_job, sales_job) if isinstance(j, Future) and j.done()]
+    minimo = _result_of(minimo_job, lambda failure: MinimoResult("error", error=failure))
+    sales = _result_of(sales_job, lambda failure: SalesResult("error", error=failure))
+    duration = max(t.finished for t in timed) - min(t.started for t in timed) if timed else 0.0
+    return minimo, sales, round(duration * 1000)
+
+
+def _result_of(job: Future[_Timed] | Any, failed: Callable[[LookupFailure], Any]) -> Any:
+    if not isinstance(job, Future):
+        return job  # answered from the cache
+    if not job.done():
+        return failed(_OUT_OF_TIME)
+    result = job.result().result
+    return failed(_CRASHED) if isinstance(result, Exception) else result

@@ -1,0 +1,120 @@
+"""The shared path of every source: look the addresses up, build the events, send them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from deadlines import Deadline, LambdaContextLike
+from delivery import Delivery
+from email_addresses import mask_email
+from enriched_event import enriched_event, outgoing_message
+from enrichment import EnrichmentStatus, Lookups
+from lookup_results import LookupFailure
+from observability import STATUS_METRICS, Metric, count, logger
+from runtime import Runtime
+
+
+class ForwardingFailed(Exception):
+    """Raised by sources whose sender retries on an error (direct and EventBridge invokes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    event_id: str
+    status: EnrichmentStatus
+    failure: str | None = None  # why the event could not be put on the queue
+
+    @property
+    def forwarded(self) -> bool:
+        return self.failure is None
+
+    def answer(self) -> dict[str, str]:
+        return {"event_id": self.event_id, "status": self.status}
+
+
+def enrich_and_forward(
+    deliveries: Sequence[Delivery], runtime: Runtime, deadline: Deadline
+) -> list[Outcome]:
+    """One Outcome per delivery, in order. A repeated event_id is looked up and sent once."""
+    unique = list({d.event_id: d for d in reversed(deliveries)}.values())[::-1]
+    emails = [d.email.email for d in unique if d.email]
+    lookups = runtime.enricher.look_up(emails, deadline)
+    _count_lookups(lookups.values())
+
+    settings = runtime.settings
+    events = [
+        enriched_event(
+            d, lookups[d.email.email] if d.email else None, settings.relationship_precedence
+        )
+        for d in unique
+    ]
+    failures = runtime.sender.send([outgoing_message(e, fifo=settings.fifo_queue) for e in events])
+
+    outcomes = {}
+    for delivery, event in zip(unique, events, strict=True):
+        outcome = Outcome(
+            delivery.event_id, event["enrichment"]["status"], failures.get(delivery.event_id)
+        )
+        outcomes[delivery.event_id] = outcome
+        _log_outcome(delivery, event, outcome)
+    return [outcomes[d.event_id] for d in deliveries]
+
+
+def forward_or_raise(
+    delivery: Delivery, runtime: Runtime, context: LambdaContextLike | None
+) -> dict[str, str]:
+    """For invokes whose sender retries on an error: EventBridge, direct (async) invokes."""
+    logger.set_correlation_id(delivery.event_id)
+    [outcome] = enrich_and_forward([delivery], runtime, Deadline.for_lookups(context))
+    if not outcome.forwarded:
+        raise ForwardingFailed(f"event {outcome.event_id} could not be queued: {outcome.failure}")
+    return outcome.answer()
+
+
+def _log_outcome(delivery: Delivery, event: dict, outcome: Outcome) -> None:
+    enrichment = event["enrichment"]
+    details = {
+        "event_id": delivery.event_id,
+        "email": mask_email(event["email"]),
+        "enrichment_status": outcome.status,
+        "relationship": enrichment["relationship"],
+        "duration_ms": enrichment["duration_ms"],
+    }
+    if outcome.forwarded:
+        count(Metric.EVENTS_FORWARDED)
+        count(STATUS_METRICS[outcome.status])
+        logger.info("event forwarded", extra=details)
+    else:
+        count(Metric.FORWARD_FAILURES)
+        logger.error("event not forwarded", extra={**details, "reason": outcome.failure})
+
+
+# Per API: its name in logs, its lookup count and its error count.
+_API_METRICS = {
+    "minimo": ("Minimo", Metric.MINIMO_LOOKUPS, Metric.MINIMO_LOOKUP_ERRORS),
+    "sales": ("sales API", Metric.SALES_LOOKUPS, Metric.SALES_LOOKUP_ERRORS),
+}
+
+
+def _count_lookups(all_lookups: Iterable[Lookups]) -> None:
+    for lookups in all_lookups:
+        for api, result, cached in lookups.answers():
+            name, lookup_metric, error_metric = _API_METRICS[api]
+            if cached:
+                count(Metric.LOOKUP_CACHE_HITS)
+                continue
+            count(lookup_metric)
+            if result.error is not None:
+                count(error_metric)
+                _log_failure(name, result.error)
+
+
+def _log_failure(api: str, failure: LookupFailure) -> None:
+    details = {"api": api, "error": failure.to_dict()}
+    if failure.is_configuration_error:
+        # Retrying cannot fix this; it needs a person (the LookupConfigErrors alarm).
+        count(Metric.LOOKUP_CONFIG_ERRORS)
+        logger.error("lookup failed: configuration error", extra=details)
+    else:
+        logger.warning("lookup failed", extra=details)

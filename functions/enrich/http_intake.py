@@ -1,0 +1,120 @@
+"""Webhooks over HTTP: API Gateway HTTP API (v2), REST API (v1) and Lambda Function URLs."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import (
+    APIGatewayProxyEvent,
+    APIGatewayProxyEventV2,
+    LambdaFunctionUrlEvent,
+)
+
+from body_parsing import parse_body
+from deadlines import Deadline, LambdaContextLike
+from delivery import Delivery, iso_timestamp, new_delivery
+from delivery_ids import content_id, sender_id
+from forwarding import enrich_and_forward
+from observability import Metric, count, logger
+from refusals import Refusal
+from runtime import Runtime
+
+ProxyEvent = APIGatewayProxyEventV2 | APIGatewayProxyEvent
+_PROVIDER_IN_PATH = re.compile(r"/webhooks/([^/]{1,64})/?$")
+UNAVAILABLE = Refusal(503, "unavailable", "the event could not be queued; please retry")
+
+
+def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Runtime) -> dict:
+    count(Metric.EVENTS_RECEIVED)
+    request = proxy_event(event)
+    try:
+        delivery = accept(request, runtime)
+    except Refusal as refusal:
+        count(Metric.EVENTS_REFUSED)
+        logger.warning("request refused", extra={"status": refusal.status, "code": refusal.code})
+        return http_response(refusal.status, refusal.to_dict())
+    logger.set_correlation_id(delivery.event_id)
+    [outcome] = enrich_and_forward([delivery], runtime, Deadline.for_lookups(context))
+    if not outcome.forwarded:
+        return http_response(UNAVAILABLE.status, UNAVAILABLE.to_dict())
+    return http_response(202, outcome.answer())
+
+
+def proxy_event(event: dict[str, Any]) -> ProxyEvent:
+    if "httpMethod" in event:
+        return APIGatewayProxyEvent(event)
+    if ".lambda-url." in str(event.get("requestContext", {}).get("domainName", "")):
+        return LambdaFunctionUrlEvent(event)
+    return APIGatewayProxyEventV2(event)
+
+
+def accept(request: ProxyEvent, runtime: Runtime) -> Delivery:
+    """Checks and parses the request; raises Refusal with the status to answer."""
+    settings = runtime.settings
+    if request.http_method.upper() != "POST":
+        raise Refusal(405, "method_not_allowed", "webhooks are delivered with POST")
+    body = raw_body(request, settings.max_body_bytes)
+    payload = parse_body(body, request.headers.get("content-type"))
+    provider = _provider(request)
+    headers = request.headers
+    return new_delivery(
+        payload,
+        event_id=sender_id(headers, payload) or content_id("http", provider, payload),
+        source={"kind": "http", "route": _route(request), "provider": provider},
+        finder=runtime.email_finder,
+        require_email=settings.require_email,
+        received_at=_received_at(request),
+    )
+
+
+def raw_body(request: ProxyEvent, max_bytes: int) -> bytes:
+    """The body exactly as the sender sent it (what a signature covers), within the size limit."""
+    body = request.body or ""
+    too_large = Refusal(413, "payload_too_large", f"the body is larger than {max_bytes} bytes")
+    if not request.is_base64_encoded:
+        if len(body) > max_bytes:  # cheap check first: each character is at least one byte
+            raise too_large
+        data = body.encode("utf-8", "surrogatepass")
+    else:
+        if len(body) > (max_bytes + 2) // 3 * 4 + 4:
+            raise too_large
+        try:
+            data = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise Refusal(400, "bad_request", "the body is not valid base64") from None
+    if len(data) > max_bytes:
+        raise too_large
+    return data
+
+
+def http_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def _provider(request: ProxyEvent) -> str | None:
+    provider = (request.path_parameters or {}).get("provider")
+    if provider:
+        return provider[:64]
+    match = _PROVIDER_IN_PATH.search(request.path or "")
+    return match.group(1) if match else None
+
+
+def _route(request: ProxyEvent) -> str:
+    if isinstance(request, APIGatewayProxyEventV2):
+        return request.raw_path
+    return request.path
+
+
+def _received_at(request: ProxyEvent) -> str:
+    context = request.get("requestContext") or {}
+    epoch_ms = context.get("timeEpoch") or context.get("requestTimeEpoch")
+    return iso_timestamp(epoch_ms) if isinstance(epoch_ms, int | float) else iso_timestamp()

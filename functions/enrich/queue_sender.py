@@ -1,0 +1,115 @@
+"""Sends enriched events to the output queue with SendMessageBatch."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from observability import logger
+
+MAX_BATCH_ENTRIES = 10
+# SQS caps a message, and the sum of a batch's messages, at 1 MiB (body and attributes).
+MAX_BATCH_BYTES = 1_048_576
+MAX_MESSAGE_BYTES = 1_048_576
+SEND_ROUNDS = 2  # entries SQS rejects are tried once more
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    event_id: str
+    body: dict[str, Any]
+    attributes: dict[str, str]
+    group_id: str | None = None
+    deduplication_id: str | None = None
+    serialised: str = field(init=False, repr=False)
+    # What SQS counts against its limit: the body plus attribute names, types and values.
+    size: int = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        text = json.dumps(self.body, ensure_ascii=False, separators=(",", ":"))
+        attributes = sum(
+            len(k) + len("String") + len(v.encode()) for k, v in self.attributes.items()
+        )
+        object.__setattr__(self, "serialised", text)
+        object.__setattr__(self, "size", len(text.encode()) + attributes)
+
+    def entry(self, entry_id: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "Id": entry_id,
+            "MessageBody": self.serialised,
+            "MessageAttributes": {
+                name: {"DataType": "String", "StringValue": value}
+                for name, value in self.attributes.items()
+            },
+        }
+        if self.group_id:
+            entry["MessageGroupId"] = self.group_id
+        if self.deduplication_id:
+            entry["MessageDeduplicationId"] = self.deduplication_id
+        return entry
+
+
+class QueueSender:
+    def __init__(self, queue_url: str, sqs_client: Any) -> None:
+        self.queue_url = queue_url
+        self._sqs = sqs_client
+
+    def send(self, messages: Sequence[OutgoingMessage]) -> dict[str, str]:
+        """Sends every message it can; returns {event_id: reason} for those it could not."""
+        failed: dict[str, str] = {}
+        pending: list[OutgoingMessage] = []
+        for message in messages:
+            if message.size > MAX_MESSAGE_BYTES:
+                failed[message.event_id] = "message_too_large"
+            else:
+                pending.append(message)
+        reasons: dict[str, str] = {}
+        for _ in range(SEND_ROUNDS):
+            if not pending:
+                break
+            reasons = {}
+            for chunk in _chunks(pending):
+                reasons.update(self._send_chunk(chunk))
+            pending = [m for m in pending if m.event_id in reasons]
+        failed.update({m.event_id: reasons[m.event_id] for m in pending})
+        return failed
+
+    def _send_chunk(self, chunk: list[OutgoingMessage]) -> dict[str, str]:
+        by_entry_id = {f"m{i}": message for i, message in enumerate(chunk)}
+        try:
+            answer = self._sqs.send_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[message.entry(entry_id) for entry_id, message in by_entry_id.items()],
+            )
+        except (BotoCoreError, ClientError) as exc:
+            code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else "unreachable"
+            logger.warning("SendMessageBatch failed", extra={"error_code": code})
+            return {message.event_id: code for message in chunk}
+        rejected = {}
+        for failure in answer.get("Failed", []):
+            logger.warning(
+                "SQS rejected an entry",
+                extra={
+                    "error_code": failure.get("Code"),
+                    "sender_fault": failure.get("SenderFault"),
+                },
+            )
+            rejected[by_entry_id[failure["Id"]].event_id] = failure.get("Code", "rejected")
+        return rejected
+
+
+def _chunks(messages: list[OutgoingMessage]) -> Iterator[list[OutgoingMessage]]:
+    chunk: list[OutgoingMessage] = []
+    size = 0
+    for message in messages:
+        if chunk and (len(chunk) == MAX_BATCH_ENTRIES or size + message.size > MAX_BATCH_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(message)
+        size += message.size
+    if chunk:
+        yield chunk

@@ -1,0 +1,90 @@
+"""The objects that live for the life of the container, built once per configuration."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import boto3
+from botocore.config import Config
+
+import http_session
+from api_keys import ApiKeyStore
+from email_extraction import EmailFinder
+from enrichment import Enricher
+from lookup_cache import LookupCache
+from minimo_client import MinimoClient
+from queue_sender import QueueSender
+from sales_client import SalesClient
+from settings import ENVIRONMENT_VARIABLES, Settings
+
+# boto3 retries SQS calls itself (standard mode: backoff with jitter, throttling handled).
+SQS_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=2,
+    read_timeout=4,
+    max_pool_connections=16,
+)
+# Besides the function's own variables, these change where AWS calls go (local runs, tests).
+_AWS_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    settings: Settings
+    keys: ApiKeyStore
+    email_finder: EmailFinder
+    enricher: Enricher
+    sender: QueueSender
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Runtime:
+        keys = ApiKeyStore(settings)
+        pool_size = settings.max_concurrency
+        minimo = MinimoClient(
+            base_url=settings.minimo_base_url,
+            api_key=keys.minimo_key,
+            session=http_session.build_session(
+                pool_size=pool_size, max_attempts=settings.lookup_max_attempts
+            ),
+            timeout=settings.http_timeout_seconds,
+        )
+        sales = SalesClient(
+            base_url=settings.sales_api_base_url,
+            api_key=keys.sales_key,
+            session=http_session.build_session(
+                pool_size=pool_size, max_attempts=settings.lookup_max_attempts
+            ),
+            timeout=settings.http_timeout_seconds,
+            relationships=settings.sales_relationships,
+        )
+        return cls(
+            settings=settings,
+            keys=keys,
+            email_finder=EmailFinder(settings.email_paths),
+            enricher=Enricher(
+                minimo=minimo,
+                sales=sales,
+                cache=LookupCache(settings.lookup_cache_ttl_seconds),
+                max_concurrency=settings.max_concurrency,
+            ),
+            sender=QueueSender(settings.output_queue_url, boto3.client("sqs", config=SQS_CONFIG)),
+        )
+
+
+_lock = threading.Lock()
+_current: tuple[tuple[str | None, ...], Runtime] | None = None
+
+
+def current_runtime(env: Mapping[str, str] = os.environ) -> Runtime:
+    """The container's Runtime; rebuilt only if the configuration it was built from changed."""
+    global _current
+    fingerprint = tuple(env.get(name) for name in (*ENVIRONMENT_VARIABLES, *_AWS_VARIABLES))
+    with _lock:
+        if _current is None or _current[0] != fingerprint:
+            if _current is not None:
+                _current[1].enricher.close()
+            _current = (fingerprint, Runtime.from_settings(Settings.from_env(env)))
+        return _current[1]

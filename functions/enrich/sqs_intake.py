@@ -1,0 +1,92 @@
+"""SQS batches from an intake queue: each record's body is one submission.
+
+The whole batch is enriched and forwarded together (addresses deduplicated, lookups in
+parallel, SendMessageBatch), then Powertools' batch processor reports exactly the records that
+could not be forwarded or were refused, so SQS redelivers only those (and, in the end, moves them
+to the intake queue's dead-letter queue). A lookup failure is never a record failure: such an
+event is forwarded as `partial`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from deadlines import Deadline, LambdaContextLike
+from delivery import Delivery, iso_timestamp, new_delivery
+from delivery_ids import safe_id, sender_id
+from forwarding import enrich_and_forward
+from observability import Metric, count, logger
+from refusals import Refusal
+from runtime import Runtime
+
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+class RecordNotForwarded(Exception):
+    """Marks a record as failed for the batch processor."""
+
+
+def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Runtime) -> dict:
+    records = [SQSRecord(raw) for raw in event["Records"]]
+    count(Metric.EVENTS_RECEIVED, len(records))
+    failures: dict[str, str] = {}
+    deliveries: dict[str, Delivery] = {}
+    for record in records:
+        try:
+            deliveries[record.message_id] = delivery_from(record, runtime)
+        except Refusal as refusal:
+            count(Metric.EVENTS_REFUSED)
+            logger.warning(
+                "record refused", extra={"message_id": record.message_id, "code": refusal.code}
+            )
+            failures[record.message_id] = refusal.code
+
+    outcomes = enrich_and_forward(list(deliveries.values()), runtime, Deadline.for_lookups(context))
+    for message_id, outcome in zip(deliveries, outcomes, strict=True):
+        if not outcome.forwarded:
+            failures[message_id] = outcome.failure or "not_forwarded"
+
+    def report(record: SQSRecord) -> None:
+        if record.message_id in failures:
+            raise RecordNotForwarded(failures[record.message_id])
+
+    return process_partial_response(event, report, processor, context)  # type: ignore[arg-type]
+
+
+def delivery_from(record: SQSRecord, runtime: Runtime) -> Delivery:
+    try:
+        payload = json.loads(record.body)
+    except (ValueError, RecursionError):
+        raise Refusal(400, "bad_request", "the record's body is not JSON") from None
+    payload, event_id = _unwrap(payload)
+    sent_at = record.attributes.sent_timestamp
+    return new_delivery(
+        payload,
+        event_id=event_id or sender_id(None, payload) or safe_id(record.message_id),
+        source={"kind": "sqs", "queue": record.event_source_arn.rsplit(":", 1)[-1]},
+        finder=runtime.email_finder,
+        require_email=runtime.settings.require_email,
+        received_at=iso_timestamp(int(sent_at)) if sent_at else None,
+    )
+
+
+def _unwrap(payload: Any) -> tuple[Any, str | None]:
+    """Submissions that reached the queue through SNS or EventBridge arrive in an envelope."""
+    if not isinstance(payload, dict):
+        return payload, None
+    if payload.get("Type") == "Notification" and isinstance(payload.get("Message"), str):
+        try:
+            return json.loads(payload["Message"]), safe_id(str(payload.get("MessageId")))
+        except (ValueError, RecursionError):
+            return payload, None
+    if {"detail-type", "source", "detail", "id"} <= payload.keys():
+        return payload["detail"], safe_id(str(payload["id"]))
+    return payload, None
