@@ -6,8 +6,9 @@ SHELL := /bin/bash
 # version's own bin folder first on PATH (sam build looks for python3.13 there too).
 PYENV_ROOT_DIR := $(shell pyenv root 2>/dev/null)
 PY313_BIN := $(lastword $(sort $(wildcard $(PYENV_ROOT_DIR)/versions/3.13*/bin)))
+export SAM_CLI_TELEMETRY := 0
 export PATH := $(if $(PY313_BIN),$(PY313_BIN):)$(PATH)
-PYTHON ?= $(shell python3.13 -c '' >/dev/null 2>&1 && echo python3.13 || echo python3)
+PYTHON ?= $(if $(PY313_BIN),$(PY313_BIN)/python3.13,$(shell python3.13 -c '' >/dev/null 2>&1 && echo python3.13 || echo python3))
 
 VENV := .venv
 PY := $(VENV)/bin/python
