@@ -31,6 +31,7 @@ class ApiRequest:
     body: bytes
     email: str | None = None  # filled in by the API once it has parsed the request
     page: int = 1
+    received_at: float = field(default_factory=time.time)
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -163,7 +164,8 @@ class SandboxServer:
             "authorized": authorized,
             "body": body,
             "status": status,
-            "at": time.time(),
+            "received_at": request.received_at,
+            "answered_at": time.time(),
         }
         with self._lock:
             self._log.append(entry)

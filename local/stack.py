@@ -43,6 +43,12 @@ _AWS_ENV = {
 
 
 class LocalStack:
+    POWERTOOLS_ENV = {
+        "POWERTOOLS_SERVICE_NAME": "webhook-enrichment",
+        "POWERTOOLS_METRICS_NAMESPACE": "WebhookEnrichment",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
     def __init__(self, data: dict[str, Any] | None = None) -> None:
         self.data = data or json.loads(DATA_FILE.read_text())
         self.minimo = MinimoSandbox(self.data["minimo"])
@@ -91,9 +97,7 @@ class LocalStack:
             "SALES_API_KEY": self.sales_api_key,
             "AWS_ENDPOINT_URL": self.moto_url,
             **_AWS_ENV,
-            "POWERTOOLS_SERVICE_NAME": "webhook-enrichment",
-            "POWERTOOLS_METRICS_NAMESPACE": "WebhookEnrichment",
-            "POWERTOOLS_TRACE_DISABLED": "true",
+            **self.POWERTOOLS_ENV,
             "LOG_LEVEL": "WARNING",
         }
         for name, value in overrides.items():

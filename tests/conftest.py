@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import logging
+import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,11 @@ FUNCTION_DIR = Path(__file__).parents[1] / "functions" / "enrich"
 if str(FUNCTION_DIR) not in sys.path:  # pytest's pythonpath covers it; scripts may not
     sys.path.insert(0, str(FUNCTION_DIR))
 
+# Powertools reads these when the function's modules are first imported, which may be while
+# pytest collects the unit tests, before any fixture has set the function's environment.
+for _name, _value in LocalStack.POWERTOOLS_ENV.items():
+    os.environ.setdefault(_name, _value)
+
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
@@ -25,10 +34,14 @@ def stack() -> Iterator[LocalStack]:
 
 @pytest.fixture
 def function_env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
-    """A clean stack and the function's environment; call it again to override variables."""
+    """A clean stack and the function's environment; call it again to override variables.
+
+    The lookup cache is off unless a test turns it on, so that each test sees its own requests.
+    """
     stack.reset()
 
     def apply(**overrides: str | None) -> None:
+        overrides = {"LOOKUP_CACHE_TTL_SECONDS": "0", **overrides}
         for name, value in stack.env(**overrides).items():
             monkeypatch.setenv(name, value)
         for name, value in overrides.items():
@@ -48,3 +61,27 @@ def invoke(function_env: Callable[..., None]) -> Callable[..., Any]:
         return app.lambda_handler(event, LambdaContextStub(timeout_seconds=timeout))
 
     return run
+
+
+@pytest.fixture
+def function_logs() -> Iterator[Callable[[], str]]:
+    """Everything the function logs during the test (DEBUG and up), as Lambda would ship it."""
+    from observability import logger
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    previous_level = logger.log_level
+    logger.addHandler(handler)
+    logger.setLevel("DEBUG")
+    yield stream.getvalue
+    logger.setLevel(previous_level)
+    logger._logger.removeHandler(handler)
+
+
+def wait_for_requests(sandbox: Any, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+    """A sandbox logs a request when it answers; a delayed one may answer after the handler."""
+    deadline = time.monotonic() + timeout
+    while len(sandbox.requests()) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return sandbox.requests()

@@ -121,6 +121,11 @@ class Enricher:
             )
         return results
 
+    def close(self) -> None:
+        """Frees the worker threads of a Runtime that a configuration change replaced."""
+        self._minimo_pool.shutdown(wait=False, cancel_futures=True)
+        self._sales_pool.shutdown(wait=False, cancel_futures=True)
+
     def _remember(self, email: str, minimo: MinimoResult, sales: SalesResult) -> None:
         for api, result in (("minimo", minimo), ("sales", sales)):
             if result.status in ("found", "not_found"):
