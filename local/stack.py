@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -43,7 +43,7 @@ _AWS_ENV = {
 
 
 class LocalStack:
-    POWERTOOLS_ENV = {
+    POWERTOOLS_ENV: ClassVar[dict[str, str]] = {
         "POWERTOOLS_SERVICE_NAME": "webhook-enrichment",
         "POWERTOOLS_METRICS_NAMESPACE": "WebhookEnrichment",
         "POWERTOOLS_TRACE_DISABLED": "true",
