@@ -1,331 +1,766 @@
-"""template.yaml, as CloudFormation will see it after the SAM transform.
+"""template.yaml as CloudFormation sees it: after the SAM transform, with every optional feature on.
 
-The checks are functions of a template, so that the tests below can also prove they fail on a
-template that breaks them (a check that cannot fail is no check).
+No AWS account and no SAM CLI: the template is read with cfn-lint's loader (it knows !Ref, !Sub,
+...) and transformed offline with aws-sam-translator. SAM leaves Conditions to CloudFormation, so
+`effective()` then applies them for a set of parameter values, as CloudFormation would.
+
+The checks are functions of a template, so that tests can prove each one fails on a template that
+breaks it: a check that cannot fail is no check.
 """
 
 from __future__ import annotations
 
 import ast
 import copy
-import os
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
+import boto3
 import pytest
 from cfnlint.decode import cfn_yaml
-from samtranslator.translator.transform import transform
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
 
-from settings import ENVIRONMENT_VARIABLES
-
-ROOT = Path(__file__).parents[2]
+ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "functions" / "enrich"
-# Read only by local runs: deployed, the keys and webhook secret come from Secrets Manager.
+DESIGN = ROOT / ".." / "shared" / "DESIGN.md"
+
+# Read only by local runs: deployed, the keys and the webhook secret come from Secrets Manager.
 LOCAL_ONLY = {"MINIMO_API_KEY", "SALES_API_KEY", "WEBHOOK_SECRET"}
-# AWS refuses a resource narrower than "*" for these.
-UNSCOPABLE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-PARAMETERS = {"SalesApiBaseUrl": "https://sales.example.com"}
+# What AWSXRayDaemonWriteAccess grants. X-Ray has no resource-level permissions: AWS requires "*".
+XRAY_WRITE = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "xray:GetSamplingStatisticSummaries",
+}
+XRAY_MANAGED_POLICY = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AWSXRayDaemonWriteAccess$")
+SERVICE = "webhook-enrichment"
+NAMESPACE = "WebhookEnrichment"
+
+REQUIRED = {"SalesApiBaseUrl": "https://sales.example.com"}
+EVERYTHING_ON = {
+    **REQUIRED,
+    "EnableFunctionUrl": "true",
+    "IntakeQueueEnabled": "true",
+    "EventBusName": "forms",
+    "AlarmEmail": "ops@example.com",
+    "ReservedConcurrency": "20",
+}
+PARAMETER_SETS = {
+    "defaults": REQUIRED,
+    "everything-standard": {**EVERYTHING_ON, "FifoOutput": "false"},
+    "everything-fifo": {**EVERYTHING_ON, "FifoOutput": "true"},
+    "existing-secret": {
+        **REQUIRED,
+        "ApiKeysSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:keys-AbCdEf",
+    },
+}
 
 
-class _NoManagedPolicies:
-    def load(self) -> dict[str, str]:
-        return {}
+# --- loading and transforming ------------------------------------------------------------------
+def load_sam_template() -> dict[str, Any]:
+    return cfn_yaml.load(str(ROOT / "template.yaml"))
+
+
+def sam_transform(sam_template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
+    """The SAM transform, offline: no managed-policy lookups (the template must need none)."""
+    packaged = copy.deepcopy(sam_template)
+    # What `sam package` does: local code paths become S3 locations.
+    for resource in packaged["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(props.get(key), str) and not props[key].startswith("s3://"):
+                props[key] = f"s3://artifacts/{props[key].strip('/')}.zip"
+    translator = Translator(
+        managed_policy_map={},
+        sam_parser=Parser(),
+        boto_session=boto3.session.Session(region_name="eu-west-1"),
+    )
+    return translator.translate(packaged, parameter_values=dict(parameters))
+
+
+def effective(cfn: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
+    """The template CloudFormation would deploy: conditions applied, AWS::NoValue removed."""
+    values = {name: str(spec.get("Default", "")) for name, spec in cfn["Parameters"].items()}
+    values.update(parameters)
+    conditions: dict[str, bool] = {}
+
+    def evaluate(expr: Any) -> Any:
+        if isinstance(expr, dict) and len(expr) == 1:
+            [(key, arg)] = expr.items()
+            if key == "Ref":
+                return values[arg]
+            if key == "Fn::Equals":
+                return str(evaluate(arg[0])) == str(evaluate(arg[1]))
+            if key == "Fn::Not":
+                return not evaluate(arg[0])
+            if key == "Fn::And":
+                return all(evaluate(a) for a in arg)
+            if key == "Fn::Or":
+                return any(evaluate(a) for a in arg)
+            if key == "Condition":
+                return condition(arg)
+        return expr
+
+    def condition(name: str) -> bool:
+        if name not in conditions:
+            conditions[name] = bool(evaluate(cfn["Conditions"][name]))
+        return conditions[name]
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"Fn::If"}:
+                name, if_true, if_false = node["Fn::If"]
+                return resolve(if_true if condition(name) else if_false)
+            out = {k: resolve(v) for k, v in node.items()}
+            return {k: v for k, v in out.items() if v != {"Ref": "AWS::NoValue"}}
+        if isinstance(node, list):
+            return [item for item in map(resolve, node) if item != {"Ref": "AWS::NoValue"}]
+        return node
+
+    result = copy.deepcopy(cfn)
+    for section in ("Resources", "Outputs"):
+        result[section] = {
+            name: resolve(body)
+            for name, body in result.get(section, {}).items()
+            if "Condition" not in body or condition(body["Condition"])
+        }
+    return result
 
 
 @pytest.fixture(scope="module")
 def sam_template() -> dict[str, Any]:
-    return cfn_yaml.load(str(ROOT / "template.yaml"))
+    return load_sam_template()
 
 
 @pytest.fixture(scope="module")
-def cfn(sam_template: dict[str, Any]) -> dict[str, Any]:
-    # The translator fills in pseudo parameters (AWS::Region) from a boto3 session.
-    packaged = copy.deepcopy(sam_template)
-    # What `sam package` does: local code paths become S3 locations.
-    packaged["Resources"]["EnrichFunction"]["Properties"]["CodeUri"] = "s3://artifacts/enrich.zip"
-    packaged["Resources"]["DependenciesLayer"]["Properties"]["ContentUri"] = (
-        "s3://artifacts/deps.zip"
-    )
-    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": "eu-west-1"}):
-        return transform(packaged, PARAMETERS, _NoManagedPolicies())
+def transformed(sam_template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: sam_transform(sam_template, p) for name, p in PARAMETER_SETS.items()}
 
 
+@pytest.fixture(scope="module")
+def cfn(transformed: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Transformed, every Fn::If branch still in place (what the policy checks look at)."""
+    return transformed["everything-standard"]
+
+
+@pytest.fixture(scope="module")
+def deployed(transformed: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {name: effective(transformed[name], p) for name, p in PARAMETER_SETS.items()}
+
+
+@pytest.fixture(scope="module")
+def everything(deployed: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return deployed["everything-standard"]
+
+
+# --- checks ------------------------------------------------------------------------------------
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
 
 
-# --- checks ---
 def policy_statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every statement of every identity policy, each Fn::If branch included."""
     for name, resource in template["Resources"].items():
         props = resource.get("Properties", {})
+        documents = []
         if resource["Type"] == "AWS::IAM::Role":
-            for policy in props.get("Policies", []):
-                for statement in _branches(policy["PolicyDocument"]["Statement"]):
-                    yield name, statement
-        elif resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::RolePolicy"):
-            for statement in _branches(props["PolicyDocument"]["Statement"]):
+            documents = [
+                policy["PolicyDocument"] for policy in _branches(props.get("Policies", []))
+            ]
+        elif resource["Type"] in (
+            "AWS::IAM::Policy",
+            "AWS::IAM::RolePolicy",
+            "AWS::IAM::ManagedPolicy",
+        ):
+            documents = [props["PolicyDocument"]]
+        for document in documents:
+            for statement in _branches(document["Statement"]):
                 yield name, statement
 
 
-def unscoped_statements(template: dict[str, Any]) -> list[tuple[str, Any]]:
-    """Allow statements whose resource is `*` or a wildcard ARN, and managed policies (unscoped)."""
-    found = []
+def unscoped_grants(template: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Allow statements on "*" or on a wildcard ARN, NotAction/NotResource, and managed policies.
+
+    The one exception is X-Ray's write actions, which AWS only accepts on "*".
+    """
+    found: list[tuple[str, Any]] = []
     for name, statement in policy_statements(template):
-        actions = set(_as_list(statement.get("Action")))
-        if statement.get("Effect") != "Allow" or actions <= UNSCOPABLE_ACTIONS:
+        if statement.get("Effect") != "Allow":
+            continue
+        if "NotAction" in statement or "NotResource" in statement:
+            found.append((name, statement))
+            continue
+        actions = set(_branches(statement.get("Action", [])))
+        if actions and actions <= XRAY_WRITE:
             continue
         targets = list(_branches(statement.get("Resource", "*")))
-        if "NotResource" in statement or any(_is_wildcard(t) for t in targets):
+        if not targets or any(_is_wildcard(target) for target in targets):
             found.append((name, statement))
     for name, role in resources(template, "AWS::IAM::Role").items():
-        found.extend((name, arn) for arn in role["Properties"].get("ManagedPolicyArns", []))
+        for arn in _branches(role["Properties"].get("ManagedPolicyArns", [])):
+            if not (isinstance(arn, str) and XRAY_MANAGED_POLICY.match(arn)):
+                found.append((name, arn))
     return found
 
 
 def unencrypted_queues(template: dict[str, Any]) -> list[str]:
-    return [
+    return sorted(
         name
         for name, queue in resources(template, "AWS::SQS::Queue").items()
         if queue.get("Properties", {}).get("SqsManagedSseEnabled") is not True
         and "KmsMasterKeyId" not in queue.get("Properties", {})
-    ]
+    )
 
 
 def queues_without_tls_policy(template: dict[str, Any]) -> list[str]:
-    guarded = set()
+    guarded: set[str] = set()
     for policy in resources(template, "AWS::SQS::QueuePolicy").values():
         props = policy["Properties"]
         for statement in _branches(props["PolicyDocument"]["Statement"]):
-            if statement.get("Effect") == "Deny" and statement.get("Condition") == {
-                "Bool": {"aws:SecureTransport": "false"}
-            }:
-                guarded.update(q["Ref"] for q in props["Queues"])
+            if (
+                statement.get("Effect") == "Deny"
+                and statement.get("Principal") == "*"
+                and statement.get("Action") in ("sqs:*", ["sqs:*"])
+                and statement.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+            ):
+                guarded.update(queue["Ref"] for queue in _branches(props["Queues"]))
     return sorted(set(resources(template, "AWS::SQS::Queue")) - guarded)
 
 
-def environment_variables_read_by_the_code() -> set[str]:
-    """settings.ENVIRONMENT_VARIABLES and any direct read of the environment in the function."""
-    names = set(ENVIRONMENT_VARIABLES)
-    for path in FUNCTION_DIR.glob("*.py"):
-        names |= environment_reads(path.read_text())
+def design_variables() -> set[str]:
+    """The environment variables of DESIGN.md's table (first column, `NAME` cells)."""
+    names: set[str] = set()
+    for line in DESIGN.read_text().splitlines():
+        if line.startswith("|"):
+            first_cell = line.split("|")[1]
+            names |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", first_cell))
     return names
 
 
+def settings_variables(known: set[str]) -> set[str]:
+    """ALL_CAPS string literals in settings.py that name a known or a Powertools variable."""
+    path = FUNCTION_DIR / "settings.py"
+    if not path.exists():
+        return set()
+    literals = {
+        node.value
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and re.fullmatch(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)+", node.value)
+    }
+    return {
+        name
+        for name in literals
+        if name in known or name.startswith("POWERTOOLS_") or name == "LOG_LEVEL"
+    }
+
+
 def environment_reads(source: str) -> set[str]:
-    """Names in os.environ[...], os.environ.get(...) and os.getenv(...)."""
+    """Names in os.environ[...], os.environ.get(...), os.getenv(...) (also via `from os import`)."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call) and node.args and _reads_environment(node.func):
             names |= _constant_strings(node.args[0])
-        elif isinstance(node, ast.Subscript) and _is_os_environ(node.value):
+        elif isinstance(node, ast.Subscript) and _is_environ(node.value):
             names |= _constant_strings(node.slice)
     return names
 
 
-# --- the deployed template ---
-def test_every_iam_statement_names_its_resources(cfn):
-    assert unscoped_statements(cfn) == []
+def variables_the_function_needs() -> set[str]:
+    known = design_variables() if DESIGN.exists() else set()
+    names = known | settings_variables(known)
+    for path in FUNCTION_DIR.glob("*.py"):
+        names |= environment_reads(path.read_text())
+    return {n for n in names if not n.startswith("AWS_")} - LOCAL_ONLY
 
 
-def test_the_scoping_check_catches_a_wildcard(cfn):
-    broken = copy.deepcopy(cfn)
+def metric_names_in_code() -> set[str]:
+    """CamelCase string constants of observability.py: the metric names the function emits."""
+    source = (FUNCTION_DIR / "observability.py").read_text()
+    return {
+        node.value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and re.fullmatch(r"(?:[A-Z][a-z]+)+", node.value)
+    }
+
+
+def alarmed_metrics(template: dict[str, Any]) -> dict[str, set[str]]:
+    """Alarm logical id -> the metric names it watches."""
+    watched: dict[str, set[str]] = {}
+    for name, alarm in resources(template, "AWS::CloudWatch::Alarm").items():
+        props = alarm["Properties"]
+        names = {props["MetricName"]} if "MetricName" in props else set()
+        names |= {
+            m["MetricStat"]["Metric"]["MetricName"]
+            for m in props.get("Metrics", [])
+            if "MetricStat" in m
+        }
+        watched[name] = names
+    return watched
+
+
+# --- IAM ---------------------------------------------------------------------------------------
+def test_every_iam_grant_names_its_resources(cfn, deployed):
+    assert unscoped_grants(cfn) == []
+    for template in deployed.values():
+        assert unscoped_grants(template) == []
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "*"},
+        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:*:*:*"},
+        {
+            "Effect": "Allow",
+            "Action": "dynamodb:PutItem",
+            "Resource": {"Fn::Sub": "arn:${AWS::Partition}:dynamodb:*:${AWS::AccountId}:table/*"},
+        },
+        {"Effect": "Allow", "Action": ["xray:PutTraceSegments", "s3:GetObject"], "Resource": "*"},
+        {"Effect": "Allow", "NotAction": "iam:*", "Resource": {"Ref": "IdempotencyTable"}},
+    ],
+)
+def test_the_scoping_check_catches_a_wildcard(sam_template, statement):
+    broken = copy.deepcopy(sam_template)
     role = broken["Resources"]["EnrichFunctionRole"]["Properties"]
-    role["Policies"][0]["PolicyDocument"]["Statement"].append(
-        {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:*:*:*"}
-    )
-    assert len(unscoped_statements(broken)) == 1
-    role["ManagedPolicyArns"] = ["arn:aws:iam::aws:policy/AmazonSQSFullAccess"]
-    assert len(unscoped_statements(broken)) == 2
+    role["Policies"][0]["PolicyDocument"]["Statement"].append(statement)
+    assert len(unscoped_grants(sam_transform(broken, EVERYTHING_ON))) == 1
+
+
+def test_the_scoping_check_catches_managed_policies(sam_template):
+    broken = copy.deepcopy(sam_template)
+    function = broken["Resources"]["EnrichFunction"]["Properties"]
+    # SAM's generated role instead of ours: it carries AWSLambdaBasicExecutionRole (logs on "*").
+    del function["Role"]
+    del broken["Resources"]["EnrichFunctionRole"]
+    found = unscoped_grants(sam_transform(broken, EVERYTHING_ON))
+    assert any("AWSLambdaBasicExecutionRole" in str(arn) for _, arn in found)
 
 
 def test_the_function_may_only_touch_its_own_resources(cfn):
-    granted = {}
+    granted: dict[str, list[Any]] = {}
     for _, statement in policy_statements(cfn):
-        for action in _as_list(statement["Action"]):
+        for action in _branches(statement["Action"]):
             granted.setdefault(action, []).extend(_branches(statement["Resource"]))
-    assert granted["sqs:SendMessage"] == [
+    assert granted.pop("sqs:SendMessage") == [
         {"Fn::GetAtt": ["EnrichedEventsQueue", "Arn"]},
-        {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]},
+        {"Fn::GetAtt": ["FailedInvocationsDLQ", "Arn"]},
     ]
-    assert granted["dynamodb:PutItem"] == [{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]
-    assert granted["secretsmanager:GetSecretValue"] == [
+    assert granted.pop("secretsmanager:GetSecretValue") == [
         {"Ref": "ApiKeysSecret"},
         {"Ref": "ApiKeysSecretArn"},
     ]
-    assert granted["sqs:ReceiveMessage"] == [{"Fn::GetAtt": ["IntakeQueue", "Arn"]}]
-    assert not any(action.endswith("*") for action in granted)
+    for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem"):
+        assert granted.pop(f"dynamodb:{action}") == [{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]
+    for action in (
+        "ReceiveMessage",
+        "DeleteMessage",
+        "ChangeMessageVisibility",
+        "GetQueueAttributes",
+    ):
+        assert granted.pop(f"sqs:{action}") == [{"Fn::GetAtt": ["IntakeQueue", "Arn"]}]
+    for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+        [log_streams] = granted.pop(action)
+        assert "${EnrichFunctionLogGroup}:log-stream:*" in log_streams["Fn::Sub"]
+    assert set(granted) <= XRAY_WRITE, "nothing else"
 
 
-def test_every_queue_is_encrypted(cfn):
-    assert unencrypted_queues(cfn) == []
-    broken = copy.deepcopy(cfn)
+def test_the_intake_permissions_exist_only_with_the_intake_queue(deployed):
+    for name, template in deployed.items():
+        actions = {a for _, s in policy_statements(template) for a in _branches(s["Action"])}
+        assert ("sqs:ReceiveMessage" in actions) == ("IntakeQueue" in template["Resources"]), name
+
+
+def test_lambda_permissions_are_scoped_to_their_source(everything):
+    for name, permission in resources(everything, "AWS::Lambda::Permission").items():
+        props = permission["Properties"]
+        if props["Principal"] == "*":  # the public Function URL: only through the URL
+            assert props.get("FunctionUrlAuthType") == "NONE" or props.get(
+                "InvokedViaFunctionUrl"
+            ), name
+        else:
+            assert "SourceArn" in props, name
+
+
+# --- queues ------------------------------------------------------------------------------------
+def test_every_queue_is_encrypted(deployed):
+    for template in deployed.values():
+        assert unencrypted_queues(template) == []
+    broken = copy.deepcopy(deployed["everything-standard"])
     broken["Resources"]["EnrichedEventsQueue"]["Properties"].pop("SqsManagedSseEnabled")
     assert unencrypted_queues(broken) == ["EnrichedEventsQueue"]
 
 
-def test_every_queue_refuses_plain_http(cfn):
-    assert queues_without_tls_policy(cfn) == []
-    broken = copy.deepcopy(cfn)
-    del broken["Resources"]["QueuesTlsOnly"]
-    assert "EnrichedEventsQueue" in queues_without_tls_policy(broken)
+def test_every_queue_refuses_plain_http(deployed):
+    for template in deployed.values():
+        assert queues_without_tls_policy(template) == []
+    broken = copy.deepcopy(deployed["everything-standard"])
+    del broken["Resources"]["EnrichedEventsQueuesPolicy"]
+    assert queues_without_tls_policy(broken) == ["EnrichedEventsDLQ", "EnrichedEventsQueue"]
 
 
-def test_dead_letter_queues_are_wired(cfn):
-    queues = resources(cfn, "AWS::SQS::Queue")
-    output = queues["EnrichedEventsQueue"]["Properties"]["RedrivePolicy"]
-    assert output["deadLetterTargetArn"] == {"Fn::GetAtt": ["EnrichedEventsDeadLetterQueue", "Arn"]}
-    intake = queues["IntakeQueue"]["Properties"]["RedrivePolicy"]
-    assert intake["deadLetterTargetArn"] == {"Fn::GetAtt": ["IntakeDeadLetterQueue", "Arn"]}
-    [invoke_config] = resources(cfn, "AWS::Lambda::EventInvokeConfig").values()
+def test_dead_letter_queues_are_wired(everything):
+    queues = resources(everything, "AWS::SQS::Queue")
+    assert set(queues) == {
+        "EnrichedEventsQueue",
+        "EnrichedEventsDLQ",
+        "FailedInvocationsDLQ",
+        "IntakeQueue",
+        "IntakeDLQ",
+    }
+    for queue, dlq in (("EnrichedEventsQueue", "EnrichedEventsDLQ"), ("IntakeQueue", "IntakeDLQ")):
+        redrive = queues[queue]["Properties"]["RedrivePolicy"]
+        assert redrive == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]},
+            "maxReceiveCount": 5,
+        }
+    for queue in queues.values():
+        assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    [invoke_config] = resources(everything, "AWS::Lambda::EventInvokeConfig").values()
+    assert invoke_config["Properties"]["MaximumRetryAttempts"] == 2
     on_failure = invoke_config["Properties"]["DestinationConfig"]["OnFailure"]
-    assert on_failure["Destination"] == {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]}
+    assert on_failure["Destination"] == {"Fn::GetAtt": ["FailedInvocationsDLQ", "Arn"]}
+    [rule] = resources(everything, "AWS::Events::Rule").values()
+    [target] = rule["Properties"]["Targets"]
+    assert target["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["FailedInvocationsDLQ", "Arn"]}
 
 
-def test_alarms_cover_dead_letters_errors_throttles_and_lookups(cfn):
-    alarms = resources(cfn, "AWS::CloudWatch::Alarm")
-    watched = set()
-    for alarm in alarms.values():
-        props = alarm["Properties"]
-        metrics = [props.get("MetricName")] + [
-            m["MetricStat"]["Metric"]["MetricName"]
-            for m in props.get("Metrics", [])
-            if "MetricStat" in m
-        ]
-        watched.update(m for m in metrics if m)
-        assert props["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+@pytest.mark.parametrize(
+    ("parameters", "fifo"), [("everything-standard", False), ("everything-fifo", True)]
+)
+def test_fifo_output_makes_the_queue_and_its_dlq_fifo(deployed, parameters, fifo):
+    queues = resources(deployed[parameters], "AWS::SQS::Queue")
+    for name in ("EnrichedEventsQueue", "EnrichedEventsDLQ"):
+        assert queues[name]["Properties"].get("FifoQueue", False) is fifo, name
+    output = queues["EnrichedEventsQueue"]["Properties"]
+    if fifo:
+        assert output["ContentBasedDeduplication"] is False  # MessageDeduplicationId = event_id
+    else:
+        assert "ContentBasedDeduplication" not in output
+    assert output["MaximumMessageSize"] == 1048576
+    # Lambda's on-failure destination cannot be a FIFO queue.
+    assert "FifoQueue" not in queues["FailedInvocationsDLQ"]["Properties"]
+    assert "FifoQueue" not in queues["IntakeQueue"]["Properties"]
+
+
+def test_optional_sources_exist_only_when_asked_for(deployed):
+    optional = {
+        "AWS::Lambda::Url",
+        "AWS::Lambda::EventSourceMapping",
+        "AWS::Events::Rule",
+        "AWS::SNS::Subscription",
+    }
+    assert not {r["Type"] for r in deployed["defaults"]["Resources"].values()} & optional
+    assert {r["Type"] for r in deployed["everything-standard"]["Resources"].values()} >= optional
+    assert "IntakeQueue" not in deployed["defaults"]["Resources"]
+
+
+def test_the_intake_queue_is_a_bounded_batch_source(everything):
+    [mapping] = resources(everything, "AWS::Lambda::EventSourceMapping").values()
+    props = mapping["Properties"]
+    assert props["EventSourceArn"] == {"Fn::GetAtt": ["IntakeQueue", "Arn"]}
+    assert props["BatchSize"] == 25
+    assert props["MaximumBatchingWindowInSeconds"] == 1
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "IntakeMaximumConcurrency"}}
+    timeout = everything["Resources"]["EnrichFunction"]["Properties"]["Timeout"]
+    visibility = everything["Resources"]["IntakeQueue"]["Properties"]["VisibilityTimeout"]
+    assert visibility >= 6 * timeout + props["MaximumBatchingWindowInSeconds"]
+
+
+# --- alarms, logs, dashboard -------------------------------------------------------------------
+def test_alarms_cover_dead_letters_errors_throttles_and_lookups(everything):
+    watched = alarmed_metrics(everything)
+    everything_watched = set().union(*watched.values())
     assert {
-        "ApproximateNumberOfMessagesVisible",
         "Errors",
         "Throttles",
         "MinimoLookupErrors",
         "SalesLookupErrors",
         "LookupConfigErrors",
         "ForwardFailures",
-    } <= watched
+    } <= everything_watched
+    alarms = resources(everything, "AWS::CloudWatch::Alarm")
     dead_letter_queues = {
-        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
-        for a in alarms.values()
-        if a["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]
+        for alarm in alarms.values()
+        if alarm["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
     }
-    assert dead_letter_queues == {
-        "EnrichedEventsDeadLetterQueue",
-        "FailedInvocationsQueue",
-        "IntakeDeadLetterQueue",
-    }
+    assert dead_letter_queues == {"EnrichedEventsDLQ", "FailedInvocationsDLQ", "IntakeDLQ"}
+    for name, alarm in alarms.items():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
 
 
-def test_alarms_watch_the_metric_names_the_code_emits(cfn):
-    observability = (FUNCTION_DIR / "observability.py").read_text()
-    emitted = set(re.findall(r'= "([A-Za-z]+)"', observability)) | set(
-        re.findall(r'"\w+": "(Events\w+)"', observability)
+def test_the_lookup_error_rate_alarm_is_errors_over_lookups(everything):
+    props = everything["Resources"]["LookupErrorRateAlarm"]["Properties"]
+    metrics = {m["Id"]: m for m in props["Metrics"]}
+    stats = {i: m["MetricStat"] for i, m in metrics.items() if "MetricStat" in m}
+    assert {s["Metric"]["MetricName"] for s in stats.values()} == {
+        "MinimoLookups",
+        "SalesLookups",
+        "MinimoLookupErrors",
+        "SalesLookupErrors",
+    }
+    for stat in stats.values():
+        assert stat["Metric"]["Namespace"] == NAMESPACE
+        assert stat["Metric"]["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
+        assert stat["Period"] == 300
+        assert stat["Stat"] == "Sum"
+    [returned] = [m for m in metrics.values() if m.get("ReturnData")]
+    assert "/" in returned["Expression"]
+    assert props["Threshold"] == 10
+    assert props["ComparisonOperator"] == "GreaterThanThreshold"
+    config = everything["Resources"]["LookupConfigErrorsAlarm"]["Properties"]
+    assert (config["Threshold"], config["ComparisonOperator"]) == (
+        1,
+        "GreaterThanOrEqualToThreshold",
     )
-    watched = set()
-    for alarm in resources(cfn, "AWS::CloudWatch::Alarm").values():
+
+
+def test_alarms_watch_metrics_the_code_emits_with_the_service_dimension(everything):
+    emitted = metric_names_in_code()
+    for name, alarm in resources(everything, "AWS::CloudWatch::Alarm").items():
         props = alarm["Properties"]
-        if props.get("Namespace") == "WebhookEnrichment":
-            watched.add(props["MetricName"])
-        for metric in props.get("Metrics", []):
-            if "MetricStat" in metric:
-                watched.add(metric["MetricStat"]["Metric"]["MetricName"])
-    assert watched
-    assert watched <= emitted
+        stats = [props] + [
+            m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m
+        ]
+        for stat in stats:
+            if stat.get("Namespace") == NAMESPACE:
+                assert stat["MetricName"] in emitted, name
+                assert stat["Dimensions"] == [{"Name": "service", "Value": SERVICE}], name
+    variables = everything["Resources"]["EnrichFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == SERVICE
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == NAMESPACE
 
 
-def test_log_groups_have_retention(cfn):
-    groups = resources(cfn, "AWS::Logs::LogGroup")
-    assert set(groups) >= {"FunctionLogGroup", "ApiAccessLogGroup"}
+def test_the_alarm_topic_emails_only_when_asked(deployed):
+    assert "AlarmEmailSubscription" not in deployed["defaults"]["Resources"]
+    subscription = deployed["everything-standard"]["Resources"]["AlarmEmailSubscription"]
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+    assert "AlarmTopic" in deployed["defaults"]["Resources"]
+
+
+def test_log_groups_have_retention(everything):
+    groups = resources(everything, "AWS::Logs::LogGroup")
+    assert set(groups) == {"EnrichFunctionLogGroup", "HttpApiAccessLogGroup"}
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    function = everything["Resources"]["EnrichFunction"]["Properties"]
+    assert function["LoggingConfig"]["LogGroup"] == {"Ref": "EnrichFunctionLogGroup"}
+    name = groups["EnrichFunctionLogGroup"]["Properties"]["LogGroupName"]["Fn::Sub"]
+    assert name == "/aws/lambda/" + function["FunctionName"]["Fn::Sub"]
 
 
-def test_the_function(cfn):
-    function = cfn["Resources"]["EnrichFunction"]["Properties"]
+def test_the_dashboard_is_valid_json_with_the_event_metrics(deployed):
+    for template in deployed.values():
+        body = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+        text, variables = (body, {}) if isinstance(body, str) else body
+        for name, value in variables.items():
+            text = text.replace(
+                f"${{{name}}}", value["Fn::Sub"] if isinstance(value, dict) else value
+            )
+        dashboard = json.loads(re.sub(r"\$\{[^}]+\}", "x", text))
+        shown = {m[1] for w in dashboard["widgets"] for m in w["properties"]["metrics"]}
+        assert {
+            "EventsReceived",
+            "EventsForwarded",
+            "EventsEnriched",
+            "EventsNotFound",
+            "EventsPartial",
+            "EventsNoEmail",
+            "MinimoLookupErrors",
+            "SalesLookupErrors",
+            "Duration",
+            "ApproximateNumberOfMessagesVisible",
+        } <= shown
+        assert shown - {
+            "Duration",
+            "Errors",
+            "Throttles",
+            "ApproximateNumberOfMessagesVisible",
+        } <= (metric_names_in_code())
+
+
+# --- the function ------------------------------------------------------------------------------
+def test_the_function(everything):
+    function = everything["Resources"]["EnrichFunction"]["Properties"]
     assert function["Handler"] == "app.lambda_handler"
     assert function["Runtime"] == "python3.13"
     assert function["Architectures"] == ["arm64"]
+    assert function["MemorySize"] == 512
+    assert function["Timeout"] == 15
     assert function["TracingConfig"] == {"Mode": "Active"}
-    assert function["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}
+    assert function["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
     [layer] = function["Layers"]
     assert layer["Ref"].startswith("DependenciesLayer")  # SAM suffixes a content hash
 
 
-def test_the_function_environment_covers_what_the_code_reads(cfn):
-    variables = cfn["Resources"]["EnrichFunction"]["Properties"]["Environment"]["Variables"]
-    needed = environment_variables_read_by_the_code() - LOCAL_ONLY
-    assert needed, "the scan found no environment variables"
-    assert sorted(needed - set(variables)) == []
-    assert not LOCAL_ONLY & set(variables), "keys belong in Secrets Manager, not the environment"
+def test_reserved_concurrency_is_off_by_default(deployed):
+    function = deployed["defaults"]["Resources"]["EnrichFunction"]["Properties"]
+    assert "ReservedConcurrentExecutions" not in function
+
+
+def test_the_function_environment_covers_what_the_code_reads(deployed):
+    needed = variables_the_function_needs()
+    assert {"OUTPUT_QUEUE_URL", "SALES_API_BASE_URL", "API_KEYS_SECRET_ARN"} <= needed
+    for template in deployed.values():
+        variables = template["Resources"]["EnrichFunction"]["Properties"]["Environment"][
+            "Variables"
+        ]
+        assert sorted(needed - set(variables)) == []
+        assert not LOCAL_ONLY & set(variables), "keys belong in Secrets Manager"
+
+
+def test_the_function_environment_covers_the_design_table(everything):
+    if not DESIGN.exists():
+        pytest.skip(f"{DESIGN} is not there")
+    names = design_variables()
+    assert len(names) >= 15, "the table was not found"
+    variables = everything["Resources"]["EnrichFunction"]["Properties"]["Environment"]["Variables"]
+    assert sorted(names - LOCAL_ONLY - set(variables)) == []
 
 
 def test_the_environment_scan_sees_direct_reads():
-    source = 'import os\nos.environ.get("A_VAR")\nos.getenv("B_VAR")\nos.environ["C_VAR"]\n'
-    assert environment_reads(source) == {"A_VAR", "B_VAR", "C_VAR"}
+    source = (
+        "import os\nfrom os import environ, getenv\n"
+        'os.environ.get("A_VAR")\nos.getenv("B_VAR")\nos.environ["C_VAR"]\n'
+        'environ.get("D_VAR", "x")\ngetenv("E_VAR")\n'
+    )
+    assert environment_reads(source) == {"A_VAR", "B_VAR", "C_VAR", "D_VAR", "E_VAR"}
 
 
-def test_the_webhook_route(cfn):
-    routes = resources(cfn, "AWS::ApiGatewayV2::Route")
+def test_the_secret(deployed):
+    created = deployed["defaults"]["Resources"]["ApiKeysSecret"]["Properties"]
+    generated = created["GenerateSecretString"]
+    assert generated["GenerateStringKey"] == "webhook_secret"
+    assert set(json.loads(generated["SecretStringTemplate"])) == {"minimo_api_key", "sales_api_key"}
+    existing = deployed["existing-secret"]
+    assert "ApiKeysSecret" not in existing["Resources"]
+    variables = existing["Resources"]["EnrichFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["API_KEYS_SECRET_ARN"] == {"Ref": "ApiKeysSecretArn"}
+
+
+def test_the_idempotency_table(everything):
+    table = everything["Resources"]["IdempotencyTable"]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+def test_the_webhook_route(everything):
+    routes = resources(everything, "AWS::ApiGatewayV2::Route")
     if routes:
         assert [r["Properties"]["RouteKey"] for r in routes.values()] == [
             "POST /webhooks/{provider}"
         ]
     else:  # SAM expresses HttpApi routes in the API's OpenAPI body
-        [api] = resources(cfn, "AWS::ApiGatewayV2::Api").values()
+        [api] = resources(everything, "AWS::ApiGatewayV2::Api").values()
         paths = api["Properties"]["Body"]["paths"]
         assert list(paths) == ["/webhooks/{provider}"]
         assert list(paths["/webhooks/{provider}"]) == ["post"]
+    [stage] = resources(everything, "AWS::ApiGatewayV2::Stage").values()
+    assert "DestinationArn" in stage["Properties"]["AccessLogSettings"]
+    throttling = stage["Properties"]["DefaultRouteSettings"]
+    assert throttling["ThrottlingBurstLimit"] > 0
+    assert throttling["ThrottlingRateLimit"] > 0
 
 
-def test_the_intake_queue_is_a_bounded_batch_source(cfn):
-    [mapping] = resources(cfn, "AWS::Lambda::EventSourceMapping").values()
-    props = mapping["Properties"]
-    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert props["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "IntakeMaximumConcurrency"}}
-    timeout = cfn["Resources"]["EnrichFunction"]["Properties"]["Timeout"]
-    visibility = cfn["Resources"]["IntakeQueue"]["Properties"]["VisibilityTimeout"]
-    assert visibility >= 6 * timeout
+def test_the_function_url_is_public_only_when_enabled(deployed):
+    [url] = resources(deployed["everything-standard"], "AWS::Lambda::Url").values()
+    assert url["Properties"]["AuthType"] == "NONE"
+    assert not resources(deployed["defaults"], "AWS::Lambda::Url")
+    assert not [
+        p
+        for p in resources(deployed["defaults"], "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "*"
+    ]
+
+
+def test_the_outputs(deployed):
+    always = {
+        "WebhookUrl",
+        "FunctionArn",
+        "OutputQueueUrl",
+        "OutputQueueArn",
+        "DeadLetterQueueUrl",
+        "IdempotencyTableName",
+        "ApiKeysSecretArn",
+        "AlarmTopicArn",
+        "DashboardName",
+    }
+    assert set(deployed["defaults"]["Outputs"]) >= always
+    assert not {"FunctionUrl", "IntakeQueueUrl"} & set(deployed["defaults"]["Outputs"])
+    assert set(deployed["everything-standard"]["Outputs"]) >= always | {
+        "FunctionUrl",
+        "IntakeQueueUrl",
+    }
+    url = deployed["defaults"]["Outputs"]["WebhookUrl"]["Value"]["Fn::Sub"]
+    assert url.endswith("/webhooks/{provider}")
 
 
 def test_the_dependencies_layer_is_built_for_arm64_python313(sam_template):
     layer = sam_template["Resources"]["DependenciesLayer"]
     assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
-    assert layer["Properties"]["ContentUri"] == "layers/dependencies/"
+    props = layer["Properties"]
+    assert props["ContentUri"] == "layers/dependencies/"
+    assert props["CompatibleRuntimes"] == ["python3.13"]
+    assert props["CompatibleArchitectures"] == ["arm64"]
+    assert (
+        sam_template["Resources"]["EnrichFunction"]["Properties"]["CodeUri"] == "functions/enrich/"
+    )
 
 
-# --- helpers ---
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
+# --- helpers -----------------------------------------------------------------------------------
 def _branches(value: Any) -> Iterator[Any]:
     """Every value an Fn::If could produce, lists flattened; AWS::NoValue dropped."""
-    for item in _as_list(value):
-        if isinstance(item, dict) and "Fn::If" in item:
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, dict) and set(item) == {"Fn::If"}:
             yield from _branches(item["Fn::If"][1])
             yield from _branches(item["Fn::If"][2])
         elif item != {"Ref": "AWS::NoValue"}:
             yield item
 
 
+# A named log group's own streams: the only wildcard a logs statement needs.
+_LOG_STREAMS = re.compile(r":log-group:[^*:]+:log-stream:\*$")
+
+
 def _is_wildcard(resource: Any) -> bool:
-    if isinstance(resource, str):
-        return "*" in resource
+    """A resource that is "*", or an ARN with a wildcard anywhere but its log-stream part."""
     if isinstance(resource, dict) and "Fn::Sub" in resource:
         text = resource["Fn::Sub"]
-        return "*" in (text if isinstance(text, str) else text[0])
-    return False
+        resource = text if isinstance(text, str) else text[0]
+    elif isinstance(resource, dict) and "Fn::Join" in resource:
+        resource = "x".join(p for p in resource["Fn::Join"][1] if isinstance(p, str))
+    if isinstance(resource, str):
+        return "*" in _LOG_STREAMS.sub("", resource) or "?" in resource
+    return False  # Ref / Fn::GetAtt: one concrete resource
 
 
 def _reads_environment(func: ast.expr) -> bool:
-    if isinstance(func, ast.Attribute) and func.attr == "get" and _is_os_environ(func.value):
+    if isinstance(func, ast.Attribute) and func.attr == "get" and _is_environ(func.value):
         return True
-    return isinstance(func, ast.Attribute) and func.attr == "getenv"
+    if isinstance(func, ast.Attribute) and func.attr == "getenv":
+        return True
+    return isinstance(func, ast.Name) and func.id == "getenv"
 
 
-def _is_os_environ(node: ast.expr) -> bool:
-    return isinstance(node, ast.Attribute) and node.attr == "environ"
+def _is_environ(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
+        isinstance(node, ast.Name) and node.id == "environ"
+    )
 
 
 def _constant_strings(node: ast.expr) -> set[str]:
