@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -40,7 +41,8 @@ def enrich_and_forward(
     unique = list({d.event_id: d for d in reversed(deliveries)}.values())[::-1]
     emails = [d.email.email for d in unique if d.email]
     lookups = runtime.enricher.look_up(emails, deadline)
-    _count_lookups(lookups.values())
+    tally: Counter[str] = Counter()  # one data point per metric and invocation, however many events
+    _count_lookups(lookups.values(), tally)
 
     settings = runtime.settings
     events = [
@@ -57,7 +59,9 @@ def enrich_and_forward(
             delivery.event_id, event["enrichment"]["status"], failures.get(delivery.event_id)
         )
         outcomes[delivery.event_id] = outcome
-        _log_outcome(delivery, event, outcome)
+        _log_outcome(delivery, event, outcome, tally)
+    for name, value in tally.items():
+        count(name, value)
     return [outcomes[d.event_id] for d in deliveries]
 
 
@@ -72,7 +76,7 @@ def forward_or_raise(
     return outcome.answer()
 
 
-def _log_outcome(delivery: Delivery, event: dict, outcome: Outcome) -> None:
+def _log_outcome(delivery: Delivery, event: dict, outcome: Outcome, tally: Counter[str]) -> None:
     enrichment = event["enrichment"]
     details = {
         "event_id": delivery.event_id,
@@ -82,11 +86,11 @@ def _log_outcome(delivery: Delivery, event: dict, outcome: Outcome) -> None:
         "duration_ms": enrichment["duration_ms"],
     }
     if outcome.forwarded:
-        count(Metric.EVENTS_FORWARDED)
-        count(STATUS_METRICS[outcome.status])
+        tally[Metric.EVENTS_FORWARDED] += 1
+        tally[STATUS_METRICS[outcome.status]] += 1
         logger.info("event forwarded", extra=details)
     else:
-        count(Metric.FORWARD_FAILURES)
+        tally[Metric.FORWARD_FAILURES] += 1
         logger.error("event not forwarded", extra={**details, "reason": outcome.failure})
 
 
@@ -97,24 +101,24 @@ _API_METRICS = {
 }
 
 
-def _count_lookups(all_lookups: Iterable[Lookups]) -> None:
+def _count_lookups(all_lookups: Iterable[Lookups], tally: Counter[str]) -> None:
     for lookups in all_lookups:
         for api, result, cached in lookups.answers():
             name, lookup_metric, error_metric = _API_METRICS[api]
             if cached:
-                count(Metric.LOOKUP_CACHE_HITS)
+                tally[Metric.LOOKUP_CACHE_HITS] += 1
                 continue
-            count(lookup_metric)
+            tally[lookup_metric] += 1
             if result.error is not None:
-                count(error_metric)
-                _log_failure(name, result.error)
+                tally[error_metric] += 1
+                _log_failure(name, result.error, tally)
 
 
-def _log_failure(api: str, failure: LookupFailure) -> None:
+def _log_failure(api: str, failure: LookupFailure, tally: Counter[str]) -> None:
     details = {"api": api, "error": failure.to_dict()}
     if failure.is_configuration_error:
         # Retrying cannot fix this; it needs a person (the LookupConfigErrors alarm).
-        count(Metric.LOOKUP_CONFIG_ERRORS)
+        tally[Metric.LOOKUP_CONFIG_ERRORS] += 1
         logger.error("lookup failed: configuration error", extra=details)
     else:
         logger.warning("lookup failed", extra=details)

@@ -15,7 +15,9 @@ MAX_BATCH_ENTRIES = 10
 # SQS caps a message, and the sum of a batch's messages, at 1 MiB (body and attributes).
 MAX_BATCH_BYTES = 1_048_576
 MAX_MESSAGE_BYTES = 1_048_576
-SEND_ROUNDS = 2  # entries SQS rejects are tried once more
+# Entries SQS rejects are tried once more, each on its own: when SQS refuses a whole batch
+# (one oversized entry, say), that isolates the entry at fault from the others.
+RETRY_ENTRIES_PER_BATCH = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +70,11 @@ class QueueSender:
             else:
                 pending.append(message)
         reasons: dict[str, str] = {}
-        for _ in range(SEND_ROUNDS):
+        for entries_per_batch in (MAX_BATCH_ENTRIES, RETRY_ENTRIES_PER_BATCH):
             if not pending:
                 break
             reasons = {}
-            for chunk in _chunks(pending):
+            for chunk in _chunks(pending, entries_per_batch):
                 reasons.update(self._send_chunk(chunk))
             pending = [m for m in pending if m.event_id in reasons]
         failed.update({m.event_id: reasons[m.event_id] for m in pending})
@@ -102,11 +104,11 @@ class QueueSender:
         return rejected
 
 
-def _chunks(messages: list[OutgoingMessage]) -> Iterator[list[OutgoingMessage]]:
+def _chunks(messages: list[OutgoingMessage], max_entries: int) -> Iterator[list[OutgoingMessage]]:
     chunk: list[OutgoingMessage] = []
     size = 0
     for message in messages:
-        if chunk and (len(chunk) == MAX_BATCH_ENTRIES or size + message.size > MAX_BATCH_BYTES):
+        if chunk and (len(chunk) == max_entries or size + message.size > MAX_BATCH_BYTES):
             yield chunk
             chunk, size = [], 0
         chunk.append(message)
