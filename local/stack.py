@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -53,7 +54,8 @@ class LocalStack:
         self.data = data or json.loads(DATA_FILE.read_text())
         self.minimo = MinimoSandbox(self.data["minimo"])
         self.sales = SalesSandbox(self.data["sales"])
-        self.webhook_secret = "whsec_" + secrets.token_urlsafe(24)
+        # As Standard Webhooks senders issue them: whsec_ and 24 random bytes in base64.
+        self.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.moto_url = ""
 

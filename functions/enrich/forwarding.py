@@ -6,11 +6,11 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from deadlines import Deadline, LambdaContextLike
+from deadlines import FORWARDING_RESERVE_SECONDS, Deadline, LambdaContextLike
 from delivery import Delivery
 from email_addresses import mask_email
 from enriched_event import enriched_event, outgoing_message
-from enrichment import EnrichmentStatus, Lookups
+from enrichment import Lookups
 from lookup_results import LookupFailure
 from observability import STATUS_METRICS, Metric, count, logger
 from runtime import Runtime
@@ -20,49 +20,75 @@ class ForwardingFailed(Exception):
     """Raised by sources whose sender retries on an error (direct and EventBridge invokes)."""
 
 
+IN_PROGRESS = "in_progress"  # another invocation is forwarding the same delivery right now
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     event_id: str
-    status: EnrichmentStatus
-    failure: str | None = None  # why the event could not be put on the queue
+    status: str | None  # the enrichment status; None when the delivery was not processed here
+    failure: str | None = None  # why the event is not (yet) on the queue
+    duplicate: bool = False  # forwarded by an earlier delivery: nothing was sent this time
 
     @property
     def forwarded(self) -> bool:
         return self.failure is None
 
-    def answer(self) -> dict[str, str]:
+    def answer(self) -> dict[str, str | None]:
         return {"event_id": self.event_id, "status": self.status}
 
 
 def enrich_and_forward(
     deliveries: Sequence[Delivery], runtime: Runtime, deadline: Deadline
 ) -> list[Outcome]:
-    """One Outcome per delivery, in order. A repeated event_id is looked up and sent once."""
-    unique = list({d.event_id: d for d in reversed(deliveries)}.values())[::-1]
-    emails = [d.email.email for d in unique if d.email]
-    lookups = runtime.enricher.look_up(emails, deadline)
+    """One Outcome per delivery, in order. Each event_id is looked up and sent at most once:
+    repeated within the batch, or (with IDEMPOTENCY_TABLE) already forwarded before."""
+    unique = list({d.event_id: d for d in deliveries}.values())
     tally: Counter[str] = Counter()  # one data point per metric and invocation, however many events
-    _count_lookups(lookups.values(), tally)
+    outcomes: dict[str, Outcome] = {}
+    fresh = unique
+    if runtime.ledger is not None:
+        in_progress_ms = int((deadline.remaining() + FORWARDING_RESERVE_SECONDS) * 1000)
+        claims = runtime.ledger.claim(unique, in_progress_ms)
+        for event_id, answer in claims.answered.items():
+            outcomes[event_id] = Outcome(event_id, answer.get("status"), duplicate=True)
+        for event_id in claims.in_progress:
+            outcomes[event_id] = Outcome(event_id, None, failure=IN_PROGRESS)
+        tally[Metric.DUPLICATE_DELIVERIES] += len(claims.answered) + len(claims.in_progress)
+        fresh = claims.fresh
 
-    settings = runtime.settings
-    events = [
-        enriched_event(
-            d, lookups[d.email.email] if d.email else None, settings.relationship_precedence
+    forwarded = _forward(fresh, runtime, deadline, tally)
+    outcomes.update(forwarded)
+    if runtime.ledger is not None:
+        runtime.ledger.settle(
+            forwarded={o.event_id: o.answer() for o in forwarded.values() if o.forwarded},
+            failed=[o.event_id for o in forwarded.values() if not o.forwarded],
         )
-        for d in unique
-    ]
-    failures = runtime.sender.send([outgoing_message(e, fifo=settings.fifo_queue) for e in events])
+    for name, value in tally.items():
+        count(name, value)
+    return [outcomes[d.event_id] for d in deliveries]
 
+
+def _forward(
+    deliveries: list[Delivery], runtime: Runtime, deadline: Deadline, tally: Counter[str]
+) -> dict[str, Outcome]:
+    lookups = runtime.enricher.look_up([d.email.email for d in deliveries if d.email], deadline)
+    _count_lookups(lookups.values(), tally)
+    precedence = runtime.settings.relationship_precedence
+    events = [
+        enriched_event(d, lookups[d.email.email] if d.email else None, precedence)
+        for d in deliveries
+    ]
+    fifo = runtime.settings.fifo_queue
+    failures = runtime.sender.send([outgoing_message(e, fifo=fifo) for e in events])
     outcomes = {}
-    for delivery, event in zip(unique, events, strict=True):
+    for delivery, event in zip(deliveries, events, strict=True):
         outcome = Outcome(
             delivery.event_id, event["enrichment"]["status"], failures.get(delivery.event_id)
         )
         outcomes[delivery.event_id] = outcome
         _log_outcome(delivery, event, outcome, tally)
-    for name, value in tally.items():
-        count(name, value)
-    return [outcomes[d.event_id] for d in deliveries]
+    return outcomes
 
 
 def forward_or_raise(

@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import (
@@ -14,11 +15,13 @@ from aws_lambda_powertools.utilities.data_classes import (
     LambdaFunctionUrlEvent,
 )
 
+import webhook_signatures
+from api_keys import SecretUnavailable
 from body_parsing import parse_body
 from deadlines import Deadline, LambdaContextLike
 from delivery import Delivery, iso_timestamp, new_delivery
 from delivery_ids import content_id, sender_id
-from forwarding import enrich_and_forward
+from forwarding import IN_PROGRESS, enrich_and_forward
 from observability import Metric, count, logger
 from refusals import Refusal
 from runtime import Runtime
@@ -26,6 +29,7 @@ from runtime import Runtime
 ProxyEvent = APIGatewayProxyEventV2 | APIGatewayProxyEvent
 _PROVIDER_IN_PATH = re.compile(r"/webhooks/([^/]{1,64})/?$")
 UNAVAILABLE = Refusal(503, "unavailable", "the event could not be queued; please retry")
+IN_FLIGHT = Refusal(409, "in_progress", "this delivery is being processed; retry later")
 
 
 def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Runtime) -> dict:
@@ -39,6 +43,8 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
         return http_response(refusal.status, refusal.to_dict())
     logger.set_correlation_id(delivery.event_id)
     [outcome] = enrich_and_forward([delivery], runtime, Deadline.for_lookups(context))
+    if outcome.failure == IN_PROGRESS:
+        return http_response(IN_FLIGHT.status, IN_FLIGHT.to_dict(), {"retry-after": "5"})
     if not outcome.forwarded:
         return http_response(UNAVAILABLE.status, UNAVAILABLE.to_dict())
     return http_response(202, outcome.answer())
@@ -58,9 +64,10 @@ def accept(request: ProxyEvent, runtime: Runtime) -> Delivery:
     if request.http_method.upper() != "POST":
         raise Refusal(405, "method_not_allowed", "webhooks are delivered with POST")
     body = raw_body(request, settings.max_body_bytes)
-    payload = parse_body(body, request.headers.get("content-type"))
     provider = _provider(request)
     headers = request.headers
+    check_signature(runtime, provider, headers, body)
+    payload = parse_body(body, headers.get("content-type"))
     return new_delivery(
         payload,
         event_id=sender_id(headers, payload) or content_id("http", provider, payload),
@@ -91,10 +98,27 @@ def raw_body(request: ProxyEvent, max_bytes: int) -> bytes:
     return data
 
 
-def http_response(status: int, body: dict[str, Any]) -> dict[str, Any]:
+def check_signature(
+    runtime: Runtime, provider: str | None, headers: Mapping[str, str], body: bytes
+) -> None:
+    """When a webhook secret is configured, the request must be signed with it (else 401)."""
+    try:
+        secrets = runtime.keys.current().webhook_secrets
+    except SecretUnavailable:  # fail closed: an unreadable secret never means "checks off"
+        raise Refusal(
+            503, "unavailable", "the webhook secret cannot be read; retry later"
+        ) from None
+    if secrets:
+        scheme = webhook_signatures.scheme_for(runtime.settings.signature_scheme, provider)
+        webhook_signatures.verify(scheme, secrets, headers, body)
+
+
+def http_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {
         "statusCode": status,
-        "headers": {"content-type": "application/json"},
+        "headers": {"content-type": "application/json", **(headers or {})},
         "body": json.dumps(body),
         "isBase64Encoded": False,
     }

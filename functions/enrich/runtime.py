@@ -12,6 +12,7 @@ from botocore.config import Config
 
 import http_session
 from api_keys import ApiKeyStore
+from delivery_ledger import DeliveryLedger
 from email_extraction import EmailFinder
 from enrichment import Enricher
 from lookup_cache import LookupCache
@@ -38,6 +39,7 @@ class Runtime:
     email_finder: EmailFinder
     enricher: Enricher
     sender: QueueSender
+    ledger: DeliveryLedger | None  # duplicate-delivery protection, when IDEMPOTENCY_TABLE is set
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -71,6 +73,11 @@ class Runtime:
                 max_concurrency=settings.max_concurrency,
             ),
             sender=QueueSender(settings.output_queue_url, boto3.client("sqs", config=SQS_CONFIG)),
+            ledger=(
+                DeliveryLedger(settings.idempotency_table, settings.max_concurrency)
+                if settings.idempotency_table
+                else None
+            ),
         )
 
 

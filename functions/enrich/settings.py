@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 RELATIONSHIPS = ("self", "customer", "supplier")
+# `auto` picks the Typeform, Tally or GitHub preset when the route's provider names it.
+SIGNATURE_SCHEMES = ("auto", "standard-webhooks", "typeform", "tally", "github")
 DEFAULT_MINIMO_BASE_URL = "https://api.minimo.it/public/v1"
 
 # Every variable the function reads; the template tests check template.yaml sets them.
@@ -17,6 +19,7 @@ ENVIRONMENT_VARIABLES = (
     "SALES_API_KEY",
     "API_KEYS_SECRET_ARN",
     "WEBHOOK_SECRET",
+    "SIGNATURE_SCHEME",
     "EMAIL_PATHS",
     "REQUIRE_EMAIL",
     "SALES_RELATIONSHIPS",
@@ -43,6 +46,7 @@ class Settings:
     minimo_api_key: str | None = field(default=None, repr=False)
     sales_api_key: str | None = field(default=None, repr=False)
     webhook_secret: str | None = field(default=None, repr=False)
+    signature_scheme: str = "auto"
     api_keys_secret_arn: str | None = None
     email_paths: tuple[str, ...] = ()
     require_email: bool = False
@@ -69,6 +73,7 @@ class Settings:
             minimo_api_key=reader.text("MINIMO_API_KEY"),
             sales_api_key=reader.text("SALES_API_KEY"),
             webhook_secret=reader.text("WEBHOOK_SECRET"),
+            signature_scheme=reader.choice("SIGNATURE_SCHEME", SIGNATURE_SCHEMES, default="auto"),
             api_keys_secret_arn=reader.text("API_KEYS_SECRET_ARN"),
             email_paths=reader.csv("EMAIL_PATHS"),
             require_email=reader.boolean("REQUIRE_EMAIL", default=False),
@@ -123,6 +128,12 @@ class _EnvReader:
         if not number >= minimum:  # also rejects NaN
             raise ConfigurationError(f"{name} must be at least {minimum:g}")
         return number
+
+    def choice(self, name: str, allowed: tuple[str, ...], *, default: str) -> str:
+        value = (self.text(name) or default).lower()
+        if value not in allowed:
+            raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}")
+        return value
 
     def relationships(self, name: str, *, default: tuple[str, ...]) -> tuple[str, ...]:
         values = tuple(value.lower() for value in self.csv(name))

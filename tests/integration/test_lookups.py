@@ -8,6 +8,7 @@ import time
 import pytest
 
 from local.lambda_events import http_api_event
+from tests import signing
 from tests.conftest import wait_for_requests
 
 
@@ -240,13 +241,18 @@ def test_keys_come_from_secrets_manager_when_configured(stack, invoke, function_
     function_env(
         API_KEYS_SECRET_ARN=stack.secret_arn, MINIMO_API_KEY="wrong", SALES_API_KEY="wrong"
     )
-    enrichment = enrich(invoke, stack, "customer@example.com")
-    assert enrichment["status"] == "enriched"
+    body = b'{"email": "customer@example.com"}'
+    headers = signing.standard_webhooks(stack.webhook_secret, "msg_1", body)
+    assert invoke(http_api_event(body, headers=headers))["statusCode"] == 202
+    [message] = stack.receive_all()
+    assert message["body"]["enrichment"]["status"] == "enriched"
 
 
 def test_an_unreadable_secret_is_a_configuration_error(stack, invoke, function_env):
     function_env(API_KEYS_SECRET_ARN=stack.secret_arn.replace("api-keys", "missing"))
-    enrichment = enrich(invoke, stack, "customer@example.com")
+    assert invoke({"email": "customer@example.com"})["status"] == "partial"  # direct: unsigned
+    [message] = stack.receive_all()
+    enrichment = message["body"]["enrichment"]
     assert enrichment["minimo"]["error"]["code"] == "secret_unavailable"
     assert enrichment["sales"]["error"]["code"] == "secret_unavailable"
     assert stack.minimo.requests() == stack.sales.requests() == []

@@ -24,6 +24,8 @@ from cfnlint.decode import cfn_yaml
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
+from settings import ENVIRONMENT_VARIABLES
+
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "functions" / "enrich"
 DESIGN = ROOT / ".." / "shared" / "DESIGN.md"
@@ -275,7 +277,7 @@ def environment_reads(source: str) -> set[str]:
 
 def variables_the_function_needs() -> set[str]:
     known = design_variables() if DESIGN.exists() else set()
-    names = known | settings_variables(known)
+    names = known | settings_variables(known) | set(ENVIRONMENT_VARIABLES)
     for path in FUNCTION_DIR.glob("*.py"):
         names |= environment_reads(path.read_text())
     return {n for n in names if not n.startswith("AWS_")} - LOCAL_ONLY
