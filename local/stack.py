@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
 import logging
 import os
 import secrets
+import shlex
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -223,10 +225,23 @@ class LocalStack:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description="Runs the local stack until Ctrl-C.")
+    parser.add_argument(
+        "--sam-env-file",
+        type=Path,
+        help="also write the environment as a `sam local invoke --env-vars` file",
+    )
+    args = parser.parse_args()
     with LocalStack() as stack:
-        for name, value in stack.env().items():
-            print(f"export {name}={value!r}")
-        print("# local stack running; Ctrl-C stops it")
+        env = stack.env()
+        for name, value in env.items():
+            # Keys stay out of terminals and scrollback: they are in the env file.
+            shown = "<see --sam-env-file>" if name.endswith("_KEY") else shlex.quote(value)
+            print(f"export {name}={shown}")
+        if args.sam_env_file:
+            args.sam_env_file.write_text(json.dumps({"EnrichFunction": env}, indent=2) + "\n")
+            print(f"# wrote {args.sam_env_file}")
+        print("# local stack running; Ctrl-C stops it", flush=True)
         with suppress(KeyboardInterrupt):
             threading.Event().wait()
 
