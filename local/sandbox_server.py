@@ -5,7 +5,10 @@ Control routes (never logged as API requests):
   POST   /__sandbox/reset     clear faults, latency, the request log and stored idempotency keys
   PUT    /__sandbox/latency   {"seconds": 0.2}: every API request waits this long first
   POST   /__sandbox/faults    {"email": optional, "steps": [...]}: a script consumed one step per
-                              matching API request (see FaultStep), before normal behaviour resumes
+                              matching API request, before normal behaviour resumes. A step is
+                              {"status", "headers", "body"}, {"delay": s}, {"reset": true},
+                              {"truncate": true}, {"non_json": true} or {"pass": true} (answer
+                              normally); "page": n makes it apply only from that page on.
   GET    /__sandbox/requests  the request log; DELETE clears it
 """
 
@@ -69,6 +72,7 @@ class SandboxServer:
         self._scripts: list[_Script] = []
         self._log: list[dict[str, Any]] = []
         self._httpd: ThreadingHTTPServer | None = None
+        self.faults_played = 0
         self._thread: threading.Thread | None = None
 
     # --- what each API implements -------------------------------------------------------------
@@ -143,10 +147,13 @@ class SandboxServer:
                         continue
                     for index, step in enumerate(script.steps):
                         if request.page >= step.get("page", 1):
+                            self.faults_played += 0 if step.get("pass") else 1
                             return script.steps.pop(index)
         return None
 
-    def _record(self, request: ApiRequest, status: int | str) -> None:
+    def _record(
+        self, request: ApiRequest, status: int | str, retry_after: str | None = None
+    ) -> None:
         headers = dict(request.headers)
         authorized = "authorization" in headers
         if authorized:
@@ -164,6 +171,7 @@ class SandboxServer:
             "authorized": authorized,
             "body": body,
             "status": status,
+            "retry_after": retry_after,
             "received_at": request.received_at,
             "answered_at": time.time(),
         }
@@ -254,7 +262,7 @@ def _handler_for(sandbox: SandboxServer) -> type[BaseHTTPRequestHandler]:
                 )
             else:
                 return False
-            sandbox._record(request, response.status)
+            sandbox._record(request, response.status, response.headers.get("Retry-After"))
             self._send(response)
             return True
 

@@ -25,9 +25,6 @@ from observability import logger
 # Webhook senders retry for hours, some for days: a delivery is remembered for a day.
 REMEMBER_SECONDS = 24 * 60 * 60
 _CONFIG = IdempotencyConfig(event_key_jmespath="event_id", expires_after_seconds=REMEMBER_SECONDS)
-_DYNAMODB = Config(
-    retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=3
-)
 _COMPLETED = "COMPLETED"
 
 
@@ -40,7 +37,13 @@ class Claims:
 
 class DeliveryLedger:
     def __init__(self, table_name: str, max_concurrency: int) -> None:
-        self._store = DynamoDBPersistenceLayer(table_name=table_name, boto_config=_DYNAMODB)
+        dynamodb = Config(
+            retries={"mode": "standard", "max_attempts": 3},
+            connect_timeout=2,
+            read_timeout=3,
+            max_pool_connections=max_concurrency,  # one per claiming thread
+        )
+        self._store = DynamoDBPersistenceLayer(table_name=table_name, boto_config=dynamodb)
         # A fixed prefix: renaming the function must not forget what was delivered.
         self._store.configure(_CONFIG, key_prefix="delivery")
         self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="ledger")

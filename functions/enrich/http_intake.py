@@ -23,6 +23,7 @@ from delivery import Delivery, iso_timestamp, new_delivery
 from delivery_ids import content_id, sender_id
 from forwarding import IN_PROGRESS, enrich_and_forward
 from observability import Metric, count, logger
+from queue_sender import TOO_LARGE
 from refusals import Refusal
 from runtime import Runtime
 
@@ -30,6 +31,9 @@ ProxyEvent = APIGatewayProxyEventV2 | APIGatewayProxyEvent
 _PROVIDER_IN_PATH = re.compile(r"/webhooks/([^/]{1,64})/?$")
 UNAVAILABLE = Refusal(503, "unavailable", "the event could not be queued; please retry")
 IN_FLIGHT = Refusal(409, "in_progress", "this delivery is being processed; retry later")
+TOO_LARGE_FOR_SQS = Refusal(
+    413, "payload_too_large", "the enriched event would exceed the queue's 1 MiB message limit"
+)
 
 
 def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Runtime) -> dict:
@@ -45,6 +49,8 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
     [outcome] = enrich_and_forward([delivery], runtime, Deadline.for_lookups(context))
     if outcome.failure == IN_PROGRESS:
         return http_response(IN_FLIGHT.status, IN_FLIGHT.to_dict(), {"retry-after": "5"})
+    if outcome.failure == TOO_LARGE:  # retrying would not help: refuse it for good
+        return http_response(TOO_LARGE_FOR_SQS.status, TOO_LARGE_FOR_SQS.to_dict())
     if not outcome.forwarded:
         return http_response(UNAVAILABLE.status, UNAVAILABLE.to_dict())
     return http_response(202, outcome.answer())

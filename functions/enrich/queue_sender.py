@@ -18,6 +18,7 @@ MAX_MESSAGE_BYTES = 1_048_576
 # Entries SQS rejects are tried once more, each on its own: when SQS refuses a whole batch
 # (one oversized entry, say), that isolates the entry at fault from the others.
 RETRY_ENTRIES_PER_BATCH = 1
+TOO_LARGE = "message_too_large"  # a failure no retry can mend
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ class QueueSender:
         pending: list[OutgoingMessage] = []
         for message in messages:
             if message.size > MAX_MESSAGE_BYTES:
-                failed[message.event_id] = "message_too_large"
+                failed[message.event_id] = TOO_LARGE
             else:
                 pending.append(message)
         reasons: dict[str, str] = {}

@@ -1,0 +1,157 @@
+"""An HTTP proxy in front of moto's server that can make SQS misbehave: throttling, server
+errors, a queue that has gone, and batches in which some entries fail.
+
+Point AWS_ENDPOINT_URL at it; every request goes on to moto unchanged unless a fault step
+applies. Steps are consumed one per SendMessage/SendMessageBatch request, in order:
+
+  {"throttle": true}          400 RequestThrottled (botocore retries it)
+  {"status": 500}             a bare 5xx (botocore retries it)
+  {"queue_missing": true}     400 QueueDoesNotExist (not retried)
+  {"fail_entries": [0, 3]}    a SendMessageBatch whose entries at those positions fail
+                              (the others go on to moto); "all" fails every entry
+  {"pass": true}              goes on to moto as if there were no script
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import requests
+
+SEND_TARGETS = ("AmazonSQS.SendMessage", "AmazonSQS.SendMessageBatch")
+
+
+class AwsFaultProxy:
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self._steps: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self.faults_played = 0
+        self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the proxy first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> str:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def add_faults(self, steps: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._steps.extend(steps)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._steps.clear()
+
+    def _next_fault(self, target: str) -> dict[str, Any] | None:
+        if target not in SEND_TARGETS:
+            return None
+        with self._lock:
+            if not self._steps:
+                return None
+            step = self._steps.pop(0)
+            self.faults_played += 0 if step.get("pass") else 1
+            return step
+
+
+def _error(code: str, message: str, sender: bool = True) -> tuple[int, dict[str, Any]]:
+    return 400 if sender else 500, {"__type": f"com.amazonaws.sqs#{code}", "message": message}
+
+
+def _handler_for(proxy: AwsFaultProxy) -> type[BaseHTTPRequestHandler]:
+    session = requests.Session()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            target = self.headers.get("X-Amz-Target", "")
+            fault = proxy._next_fault(target)
+            if fault is None:
+                self._relay(body)
+            elif fault.get("throttle"):
+                self._reply(*_error("RequestThrottled", "Rate exceeded"))
+            elif fault.get("queue_missing"):
+                self._reply(*_error("QueueDoesNotExist", "The specified queue does not exist."))
+            elif "status" in fault:
+                self._reply(int(fault["status"]), {"message": "injected"})
+            elif "fail_entries" in fault and target.endswith("SendMessageBatch"):
+                self._partial_batch(body, fault["fail_entries"])
+            else:
+                self._relay(body)
+
+        do_GET = do_POST
+
+        def _relay(self, body: bytes) -> None:
+            url = proxy.upstream + self.path
+            answer = session.request(
+                self.command, url, data=body, headers=self._headers(), timeout=30
+            )
+            self._send(answer.status_code, answer.content, answer.headers.get("Content-Type"))
+
+        def _partial_batch(self, body: bytes, failing: list[int] | str) -> None:
+            request = json.loads(body)
+            entries = request["Entries"]
+            doomed = range(len(entries)) if failing == "all" else set(failing)
+            kept = [e for i, e in enumerate(entries) if i not in doomed]
+            failed = [
+                {
+                    "Id": e["Id"],
+                    "SenderFault": False,
+                    "Code": "InternalError",
+                    "Message": "injected",
+                }
+                for i, e in enumerate(entries)
+                if i in doomed
+            ]
+            successful: list[dict[str, Any]] = []
+            if kept:
+                headers = {
+                    k: v
+                    for k, v in self.headers.items()
+                    if k.lower() not in ("host", "content-length")
+                }
+                answer = session.post(
+                    proxy.upstream + self.path,
+                    data=json.dumps({**request, "Entries": kept}),
+                    headers=headers,
+                    timeout=30,
+                ).json()
+                successful = answer.get("Successful", [])
+                failed += answer.get("Failed", [])
+            self._reply(200, {"Successful": successful, "Failed": failed})
+
+        def _headers(self) -> dict[str, str]:
+            skip = ("host", "content-length")
+            return {k: v for k, v in self.headers.items() if k.lower() not in skip}
+
+        def _reply(self, status: int, payload: dict[str, Any]) -> None:
+            self._send(status, json.dumps(payload).encode(), "application/x-amz-json-1.0")
+
+        def _send(self, status: int, payload: bytes, content_type: str | None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type or "application/x-amz-json-1.0")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    return Handler
