@@ -32,9 +32,12 @@ def http_api_event(
     if content_type is not None:
         all_headers["content-type"] = content_type
     all_headers.update({k.lower(): v for k, v in (headers or {}).items()})
+    # API Gateway passes text through and base64-encodes the rest; bytes that are not UTF-8
+    # can only ever arrive encoded.
     encode = base64_encode
     if encode is None:
-        encode = not (content_type or "").startswith(TEXT_TYPES) or not _is_utf8(raw)
+        encode = not (content_type or "").startswith(TEXT_TYPES)
+    encode = encode or not _is_utf8(raw)
     path = path or f"/webhooks/{provider}"
     return {
         "version": "2.0",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
@@ -23,15 +22,22 @@ MULTIPART_TYPE = "multipart/form-data"
 
 def media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
     """`Application/JSON; charset=UTF-8` → ("application/json", {"charset": "UTF-8"})."""
-    message = Message(policy=HTTP)
-    message["content-type"] = content_type or ""
-    params = {str(k).lower(): str(v) for k, v in (message.get_params() or [])[1:]}
-    return message.get_content_type() if content_type else "", params
+    if not content_type:
+        return "", {}
+    kind, *params = content_type.split(";")
+    values = {}
+    for param in params:
+        name, separator, value = param.partition("=")
+        if separator:
+            values[name.strip().lower()] = value.strip().strip('"')
+    return kind.strip().lower(), values
 
 
 def parse_body(body: bytes, content_type: str | None) -> Any:
     if not body.strip():
         raise Refusal(400, "bad_request", "the body is empty")
+    if content_type and not content_type.isprintable():  # control characters: not a media type
+        raise Refusal(415, "unsupported_media_type", "the Content-Type header is malformed")
     kind, params = media_type(content_type)
     if not kind:
         # No Content-Type: JSON if it looks like JSON, else a form.
