@@ -9,7 +9,7 @@ the next wait plus another attempt would not fit.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -95,6 +95,21 @@ def build_session(*, pool_size: int, max_attempts: int) -> requests.Session:
     session.mount("https://", adapter)
     session.trust_env = False  # no proxy or .netrc surprises from the environment
     return session
+
+
+@dataclass(frozen=True, slots=True)
+class ApiConnection:
+    """Where an API is, how to authenticate, and the pooled session to reach it with."""
+
+    base_url: str
+    api_key: Callable[[], str | None]  # read per request, so that a rotated key is picked up
+    session: requests.Session
+    timeout: float
+
+    def send(
+        self, method: str, url: str, *, deadline: Deadline, **kwargs: Any
+    ) -> requests.Response:
+        return send(self.session, method, url, deadline=deadline, timeout=self.timeout, **kwargs)
 
 
 @contextmanager

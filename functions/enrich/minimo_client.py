@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -10,6 +9,7 @@ import requests
 
 import http_session
 from deadlines import Deadline
+from http_session import ApiConnection
 from lookup_results import LookupFailed, MinimoResult
 
 # What JavaScript's encodeURIComponent leaves alone besides letters and digits (quote keeps "_.-~").
@@ -22,18 +22,9 @@ def encode_uri_component(text: str) -> str:
 
 
 class MinimoClient:
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        api_key: Callable[[], str | None],
-        session: requests.Session,
-        timeout: float,
-    ) -> None:
-        self._contacts_url = f"{base_url.rstrip('/')}/contacts/by-email/"
-        self._api_key = api_key
-        self._session = session
-        self._timeout = timeout
+    def __init__(self, api: ApiConnection) -> None:
+        self._api = api
+        self._contacts_url = f"{api.base_url.rstrip('/')}/contacts/by-email/"
 
     def url_for(self, email: str) -> str:
         return self._contacts_url + encode_uri_component(email)
@@ -45,15 +36,13 @@ class MinimoClient:
             return MinimoResult("error", error=failed.failure)
 
     def _find_contact(self, email: str, deadline: Deadline) -> MinimoResult:
-        key = self._api_key()
+        key = self._api.api_key()
         if not key:
             raise LookupFailed("missing_api_key", "no Minimo API key is configured")
-        response = http_session.send(
-            self._session,
+        response = self._api.send(
             "GET",
             self.url_for(email),
             deadline=deadline,
-            timeout=self._timeout,
             headers={"Authorization": f"Bearer {key}", "Accept": "application/json"},
         )
         if response.status_code == 404:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import boto3
@@ -15,6 +15,7 @@ from api_keys import ApiKeyStore
 from delivery_ledger import DeliveryLedger
 from email_extraction import EmailFinder
 from enrichment import Enricher
+from http_session import ApiConnection
 from lookup_cache import LookupCache
 from minimo_client import MinimoClient
 from queue_sender import QueueSender
@@ -44,23 +45,16 @@ class Runtime:
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
         keys = ApiKeyStore(settings)
-        pool_size = settings.max_concurrency
-        minimo = MinimoClient(
-            base_url=settings.minimo_base_url,
-            api_key=keys.minimo_key,
-            session=http_session.build_session(
-                pool_size=pool_size, max_attempts=settings.lookup_max_attempts
-            ),
-            timeout=settings.http_timeout_seconds,
-        )
+
+        def connection(base_url: str, api_key: Callable[[], str | None]) -> ApiConnection:
+            session = http_session.build_session(
+                pool_size=settings.max_concurrency, max_attempts=settings.lookup_max_attempts
+            )
+            return ApiConnection(base_url, api_key, session, settings.http_timeout_seconds)
+
+        minimo = MinimoClient(connection(settings.minimo_base_url, keys.minimo_key))
         sales = SalesClient(
-            base_url=settings.sales_api_base_url,
-            api_key=keys.sales_key,
-            session=http_session.build_session(
-                pool_size=pool_size, max_attempts=settings.lookup_max_attempts
-            ),
-            timeout=settings.http_timeout_seconds,
-            relationships=settings.sales_relationships,
+            connection(settings.sales_api_base_url, keys.sales_key), settings.sales_relationships
         )
         return cls(
             settings=settings,

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import requests
-
 import http_session
 from deadlines import Deadline
+from http_session import ApiConnection
 from lookup_results import LookupFailed, SalesMatch, SalesResult
 
 FIND_BY_EMAIL_PATH = "/v1/sales/contacts/actions/find-by-email"
@@ -20,19 +18,9 @@ MAX_PAGES = 10
 
 
 class SalesClient:
-    def __init__(
-        self,
-        *,
-        base_url: str,
-        api_key: Callable[[], str | None],
-        session: requests.Session,
-        timeout: float,
-        relationships: tuple[str, ...] = (),
-    ) -> None:
-        self._base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self._session = session
-        self._timeout = timeout
+    def __init__(self, api: ApiConnection, relationships: tuple[str, ...] = ()) -> None:
+        self._api = api
+        self._base_url = api.base_url.rstrip("/")
         self._relationships = list(relationships)
 
     def request_body(self, email: str) -> dict[str, Any]:
@@ -49,7 +37,7 @@ class SalesClient:
         return SalesResult("found" if matches else "not_found", matches=tuple(matches))
 
     def _collect_matches(self, email: str, deadline: Deadline) -> list[SalesMatch]:
-        key = self._api_key()
+        key = self._api.api_key()
         if not key:
             raise LookupFailed("missing_api_key", "no sales API key is configured")
         body = self.request_body(email)
@@ -64,12 +52,10 @@ class SalesClient:
         return matches
 
     def _fetch_page(self, url: str, body: dict[str, Any], key: str, deadline: Deadline) -> dict:
-        response = http_session.send(
-            self._session,
+        response = self._api.send(
             "POST",
             url,
             deadline=deadline,
-            timeout=self._timeout,
             json=body,
             headers={
                 "Authorization": f"Bearer {key}",
