@@ -65,6 +65,9 @@ class DeliveryLedger:
         list(self._pool.map(lambda item: self._complete(*item), forwarded.items()))
         list(self._pool.map(self._release, failed))
 
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
     def _claim(self, delivery: Delivery, remaining_ms: int) -> tuple[bool, DataRecord | None]:
         key = {"event_id": delivery.event_id}
         try:

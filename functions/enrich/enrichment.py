@@ -122,7 +122,6 @@ class Enricher:
         return results
 
     def close(self) -> None:
-        """Frees the worker threads of a Runtime that a configuration change replaced."""
         self._minimo_pool.shutdown(wait=False, cancel_futures=True)
         self._sales_pool.shutdown(wait=False, cancel_futures=True)
 

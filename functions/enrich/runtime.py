@@ -74,6 +74,12 @@ class Runtime:
             ),
         )
 
+    def close(self) -> None:
+        """Frees the worker threads of a Runtime that a configuration change replaced."""
+        self.enricher.close()
+        if self.ledger is not None:
+            self.ledger.close()
+
 
 _lock = threading.Lock()
 _current: tuple[tuple[str | None, ...], Runtime] | None = None
@@ -86,6 +92,6 @@ def current_runtime(env: Mapping[str, str] = os.environ) -> Runtime:
     with _lock:
         if _current is None or _current[0] != fingerprint:
             if _current is not None:
-                _current[1].enricher.close()
+                _current[1].close()
             _current = (fingerprint, Runtime.from_settings(Settings.from_env(env)))
         return _current[1]
