@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from body_parsing import parse_json
 from deadlines import Deadline, LambdaContextLike
 from delivery import Delivery, iso_timestamp, new_delivery
 from delivery_ids import safe_id, sender_id
@@ -62,11 +63,7 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
 
 
 def delivery_from(record: SQSRecord, runtime: Runtime) -> Delivery:
-    try:
-        payload = json.loads(record.body)
-    except (ValueError, RecursionError):
-        raise Refusal(400, "bad_request", "the record's body is not JSON") from None
-    payload, event_id = _unwrap(payload)
+    payload, event_id = _unwrap(parse_json(record.body.encode()))
     sent_at = record.attributes.sent_timestamp
     return new_delivery(
         payload,
