@@ -292,7 +292,7 @@ def _stack_process() -> Iterator[dict[str, str]]:
     with tempfile.TemporaryDirectory() as folder:
         env_file = Path(folder) / "env.json"
         stack = subprocess.Popen(  # noqa: S603 - our own module
-            [sys.executable, "-m", "local.stack", "--sam-env-file", str(env_file)],
+            [sys.executable, "-m", "local.stack", "--env-file", str(env_file)],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
         )
@@ -303,7 +303,7 @@ def _stack_process() -> Iterator[dict[str, str]]:
                     raise RuntimeError("the local stack did not start")
                 time.sleep(0.1)
             time.sleep(0.1)  # the file is written in one go; let the write finish
-            yield json.loads(env_file.read_text())["EnrichFunction"]
+            yield json.loads(env_file.read_text())
         finally:
             stack.terminate()
             stack.wait(timeout=30)

@@ -5,7 +5,8 @@
         app.lambda_handler(event, LambdaContextStub())
         stack.receive_all()
 
-`python -m local.stack` starts it and prints the environment to export.
+`python -m local.stack` starts it and prints the environment to export; `--env-file` also writes it
+as JSON, for another process (the benchmark runs the stack that way).
 """
 
 from __future__ import annotations
@@ -226,21 +227,17 @@ class LocalStack:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Runs the local stack until Ctrl-C.")
-    parser.add_argument(
-        "--sam-env-file",
-        type=Path,
-        help="also write the environment as a `sam local invoke --env-vars` file",
-    )
+    parser.add_argument("--env-file", type=Path, help="also write the environment as JSON")
     args = parser.parse_args()
     with LocalStack() as stack:
         env = stack.env()
         for name, value in env.items():
             # Keys stay out of terminals and scrollback: they are in the env file.
-            shown = "<see --sam-env-file>" if name.endswith("_KEY") else shlex.quote(value)
+            shown = "<see --env-file>" if name.endswith("_KEY") else shlex.quote(value)
             print(f"export {name}={shown}")
-        if args.sam_env_file:
-            args.sam_env_file.write_text(json.dumps({"EnrichFunction": env}, indent=2) + "\n")
-            print(f"# wrote {args.sam_env_file}")
+        if args.env_file:
+            args.env_file.write_text(json.dumps(env, indent=2) + "\n")
+            print(f"# wrote {args.env_file}")
         print("# local stack running; Ctrl-C stops it", flush=True)
         with suppress(KeyboardInterrupt):
             threading.Event().wait()
