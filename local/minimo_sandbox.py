@@ -5,9 +5,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from email_validator import EmailNotValidError, validate_email
-
-from local.sandbox_server import ApiRequest, ApiResponse, SandboxServer, error
+from local.sandbox_server import (
+    ApiRequest,
+    ApiResponse,
+    SandboxServer,
+    error,
+    is_email,
+    route_not_found,
+)
 
 PREFIX = "/public/v1/contacts/by-email/"
 
@@ -16,6 +21,7 @@ class MinimoSandbox(SandboxServer):
     def __init__(self, data: dict[str, Any]) -> None:
         super().__init__()
         self.token = f"mn-{data['client_id']}-{data['api_key']}"
+        self._authorization = f"Bearer {self.token}"
         self._contacts = {c["email"].lower(): c for c in data["contacts"]}
 
     @property
@@ -23,22 +29,24 @@ class MinimoSandbox(SandboxServer):
         return f"{self.root_url}/public/v1"
 
     def route(self, request: ApiRequest) -> ApiResponse | None:
-        path = request.path.split("?", 1)[0]  # the RAW path: %2F must not count as a separator
+        # The RAW path: an unencoded "/" makes a second segment, while "%2F" stays inside one.
+        path = request.path.partition("?")[0]
         segment = path[len(PREFIX) :] if path.startswith(PREFIX) else ""
         if request.method != "GET" or not segment or "/" in segment:
-            return error(404, "route_not_found", "no such route")
+            return route_not_found()
         request.email = unquote(segment)
-        if request.headers.get("authorization") != f"Bearer {self.token}":
+        return None
+
+    def authorize(self, request: ApiRequest) -> ApiResponse | None:
+        if request.headers.get("authorization") != self._authorization:
             return error(401, "unauthorized", "Invalid API key")
         return None
 
     def answer(self, request: ApiRequest) -> ApiResponse:
         email = request.email or ""
-        try:
-            validate_email(email, check_deliverability=False)
-        except EmailNotValidError:
+        if not is_email(email):
             return error(400, "bad_request", "Invalid email format")
         contact = self._contacts.get(email.lower())
-        if contact is None or contact["deleted"]:
+        if contact is None or contact["deleted"]:  # soft-deleted contacts are not returned
             return error(404, "not_found", "No contact with this email")
         return ApiResponse(200, {"data": contact})

@@ -1,15 +1,22 @@
-"""The HTTP machinery the two sandbox APIs share: a threaded keep-alive server, injectable
-latency and per-request fault scripts, and a log of every API request received.
+"""The HTTP machinery both sandbox APIs share: a threaded keep-alive server, injectable latency,
+per-request fault scripts, and a log of every API request received.
 
 Control routes (never logged as API requests):
   POST   /__sandbox/reset     clear faults, latency, the request log and stored idempotency keys
-  PUT    /__sandbox/latency   {"seconds": 0.2}: every API request waits this long first
-  POST   /__sandbox/faults    {"email": optional, "steps": [...]}: a script consumed one step per
-                              matching API request, before normal behaviour resumes. A step is
-                              {"status", "headers", "body"}, {"delay": s}, {"reset": true},
-                              {"truncate": true}, {"non_json": true} or {"pass": true} (answer
-                              normally); "page": n makes it apply only from that page on.
-  GET    /__sandbox/requests  the request log; DELETE clears it
+  PUT    /__sandbox/latency   {"seconds": 0.2}: every API request waits this long before answering
+  POST   /__sandbox/faults    {"email": optional, "steps": [...]}: appends a script
+  GET    /__sandbox/requests  the request log, oldest first; DELETE clears it
+
+Each API request plays the next step of the first script for its email (case-insensitive), or
+else of the first global script (no email); with no steps left the API behaves normally. Steps:
+  {"status": 503, "headers": {...}, "body": {...} or "text"}   that answer instead
+  {"delay": 2.5}        wait, then answer (normally, unless the step also says otherwise)
+  {"reset": true}       close the connection with a TCP RST, without answering
+  {"truncate": true}    a 200 whose Content-Length promises more than is sent, then close
+  {"non_json": true}    a 200 text/html page
+  {"pass": true}        answer normally (spaces out the faults of a long script)
+With "page": n a step waits for a request for page n or later (one with a cursor); requests it
+does not apply to are answered normally and leave it in place.
 """
 
 from __future__ import annotations
@@ -19,37 +26,79 @@ import socket
 import struct
 import threading
 import time
+from collections import deque
+from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import lru_cache
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import TCPServer
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
+
 CONTROL_PREFIX = "/__sandbox/"
+_MAX_LINE = 65536
+_MAX_HEADERS = 100
+_MAX_BODY = 10 * 1024 * 1024
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+_UNPARSED = object()
+_NOT_JSON = object()
+
+
+@lru_cache(maxsize=4096)
+def is_email(address: str) -> bool:
+    """Both APIs validate addresses; cached because benchmarks send the same ones thousands of
+    times and validation costs more than the rest of a request."""
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 @dataclass
 class ApiRequest:
     method: str
-    path: str  # raw, query string included
+    path: str  # raw, query string included: what the client really sent
     headers: dict[str, str]  # lower-case names
     body: bytes
-    email: str | None = None  # filled in by the API once it has parsed the request
+    email: str | None = None  # filled in by the API's route()
     page: int = 1
+    authorized: bool = False
     received_at: float = field(default_factory=time.time)
+    _parsed: Any = field(default=_UNPARSED, repr=False)
 
     def json(self) -> Any:
-        return json.loads(self.body)
+        """The body as JSON, parsed once; ValueError when it is not JSON."""
+        if self._parsed is _UNPARSED:
+            try:
+                self._parsed = json.loads(self.body)
+            except ValueError:
+                self._parsed = _NOT_JSON
+        if self._parsed is _NOT_JSON:
+            raise ValueError("the body is not JSON")
+        return self._parsed
+
+    def json_or_none(self) -> Any:
+        try:
+            return self.json() if self.body else None
+        except ValueError:
+            return None
 
 
 @dataclass
 class ApiResponse:
     status: int
-    body: Any = None  # JSON-serialisable, or bytes sent as they are
+    body: Any = None  # JSON-serialisable; bytes and str are sent as they are
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
 
     def payload(self) -> bytes:
         if isinstance(self.body, bytes):
             return self.body
+        if isinstance(self.body, str):
+            return self.body.encode()
         return json.dumps(self.body).encode()
 
 
@@ -57,28 +106,37 @@ def error(status: int, code: str, message: str) -> ApiResponse:
     return ApiResponse(status, {"error": {"code": code, "message": message}})
 
 
+def route_not_found() -> ApiResponse:
+    return error(404, "route_not_found", "No route matches this method and path")
+
+
 @dataclass
 class _Script:
     email: str | None
-    steps: list[dict[str, Any]]
+    steps: deque[dict[str, Any]]
 
 
 class SandboxServer:
-    """Subclasses implement `route(request)` (parse, set request.email) and `answer(request)`."""
+    """One API on 127.0.0.1. Subclasses implement the three steps of an API request:
+    `route` (path shape; fills request.email and .page), `authorize` and `answer`."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._latency = 0.0
         self._scripts: list[_Script] = []
         self._log: list[dict[str, Any]] = []
-        self._httpd: ThreadingHTTPServer | None = None
-        self.faults_played = 0
+        self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.faults_played = 0
 
     # --- what each API implements -------------------------------------------------------------
     def route(self, request: ApiRequest) -> ApiResponse | None:
-        """Checks path and auth and fills request.email/page; a response here ends the request."""
+        """A response here (route_not_found) ends the request before faults and latency."""
         raise NotImplementedError
+
+    def authorize(self, request: ApiRequest) -> ApiResponse | None:
+        return None
 
     def answer(self, request: ApiRequest) -> ApiResponse:
         raise NotImplementedError
@@ -91,17 +149,28 @@ class SandboxServer:
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> str:
-        handler = _handler_for(self)
-        self._httpd = _Server(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        """Serves on an ephemeral port; returns the base URL clients use."""
+        self._stopping.clear()
+        self._httpd = _Server(self)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},  # how long stop() waits for the loop to notice
+            name=type(self).__name__,
+            daemon=True,
+        )
         self._thread.start()
         return self.url
 
     def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        if self._httpd is None:
+            return
+        self._stopping.set()  # wakes requests sleeping out latency or a delay step
+        self._httpd.shutdown()
+        self._httpd.close_connections()  # pooled keep-alive connections would hold threads open
+        self._httpd.server_close()  # joins the connection threads
+        if self._thread is not None:
+            self._thread.join()
+        self._httpd = self._thread = None
 
     def __enter__(self) -> SandboxServer:
         self.start()
@@ -112,6 +181,7 @@ class SandboxServer:
 
     @property
     def root_url(self) -> str:
+        """Where the control routes live: scheme, host and port."""
         assert self._httpd is not None, "start() the sandbox first"
         host, port = self._httpd.server_address[:2]
         return f"http://{host}:{port}"
@@ -121,13 +191,17 @@ class SandboxServer:
         return self.root_url
 
     # --- faults, latency and the log ------------------------------------------------------------
+    @property
+    def latency(self) -> float:
+        return self._latency
+
     def set_latency(self, seconds: float) -> None:
         with self._lock:
-            self._latency = seconds
+            self._latency = max(0.0, seconds)
 
     def add_faults(self, steps: list[dict[str, Any]], email: str | None = None) -> None:
         with self._lock:
-            self._scripts.append(_Script(email.lower() if email else None, list(steps)))
+            self._scripts.append(_Script(email.lower() if email else None, deque(steps)))
 
     def requests(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -137,161 +211,246 @@ class SandboxServer:
         with self._lock:
             self._log.clear()
 
-    def _next_fault(self, request: ApiRequest) -> dict[str, Any] | None:
-        """The next step of this address's script, else of the global one (no email)."""
-        email = (request.email or "").lower()
-        with self._lock:
-            for wanted in ([email] if email else []) + [None]:
-                for script in self._scripts:
-                    if script.email != wanted:
-                        continue
-                    for index, step in enumerate(script.steps):
-                        if request.page >= step.get("page", 1):
-                            self.faults_played += 0 if step.get("pass") else 1
-                            return script.steps.pop(index)
-        return None
+    def sleep(self, seconds: float) -> None:
+        """Sleeps, unless the sandbox is stopping."""
+        if seconds > 0:
+            self._stopping.wait(seconds)
 
-    def _record(
+    def next_fault(self, request: ApiRequest) -> dict[str, Any] | None:
+        """Takes the step this request plays, if any."""
+        email = request.email.lower() if request.email else None
+        with self._lock:
+            script = self._script_for(email) if email else None
+            script = script or self._script_for(None)
+            if script is None or request.page < int(script.steps[0].get("page", 1)):
+                return None
+            step = script.steps.popleft()
+            if not script.steps:
+                self._scripts.remove(script)
+            if not step.get("pass"):
+                self.faults_played += 1
+            return step
+
+    def _script_for(self, email: str | None) -> _Script | None:
+        return next((s for s in self._scripts if s.email == email and s.steps), None)
+
+    def record(
         self, request: ApiRequest, status: int | str, retry_after: str | None = None
     ) -> None:
         headers = dict(request.headers)
-        authorized = "authorization" in headers
-        if authorized:
+        if "authorization" in headers:
             headers["authorization"] = "<redacted>"
-        try:
-            body = request.json() if request.body else None
-        except ValueError:
-            body = None
         entry = {
             "method": request.method,
             "path": request.path,
             "email": request.email,
             "page": request.page,
             "headers": headers,
-            "authorized": authorized,
-            "body": body,
+            "authorized": request.authorized,
+            "body": request.json_or_none(),
             "status": status,
             "retry_after": retry_after,
+            "at": request.received_at,
             "received_at": request.received_at,
             "answered_at": time.time(),
         }
         with self._lock:
             self._log.append(entry)
 
+    def control(self, method: str, path: str, body: bytes) -> ApiResponse:
+        route = path[len(CONTROL_PREFIX) :].partition("?")[0]
+        try:
+            data = json.loads(body) if body else {}
+            if (method, route) == ("POST", "reset"):
+                self.reset()
+            elif (method, route) == ("PUT", "latency"):
+                self.set_latency(float(data["seconds"]))
+            elif (method, route) == ("POST", "faults"):
+                steps = data["steps"]
+                if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
+                    raise TypeError("steps must be a list of objects")
+                self.add_faults(steps, data.get("email"))
+            elif (method, route) == ("GET", "requests"):
+                return ApiResponse(200, self.requests())
+            elif (method, route) == ("DELETE", "requests"):
+                self.clear_requests()
+            else:
+                return route_not_found()
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return error(400, "bad_request", f"Invalid control request: {exc}")
+        return ApiResponse(200, {"ok": True})
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    allow_reuse_address = True
     request_queue_size = 128
+
+    def __init__(self, sandbox: SandboxServer) -> None:
+        self.sandbox = sandbox
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer's own server_bind looks the host name up (socket.getfqdn): slow, and unused.
+        TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with suppress(OSError):  # already gone
+                connection.shutdown(socket.SHUT_RDWR)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # clients that time out and hang up are part of the game here
 
 
-def _handler_for(sandbox: SandboxServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as the clients' pools expect
-        disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
+class _Handler(BaseHTTPRequestHandler):
+    """Keep-alive HTTP/1.1 with a lean request parser: the sandboxes need only the raw target, a
+    dict of headers and the body, and the stdlib's email-based header parsing would cost more
+    than everything else a request does."""
 
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
+    server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive, as the clients' pools expect
+    disable_nagle_algorithm = True
 
-        def do_GET(self) -> None:
-            self._dispatch()
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
-        def do_POST(self) -> None:
-            self._dispatch()
+    def handle_one_request(self) -> None:
+        line = self.rfile.readline(_MAX_LINE + 1)
+        if not line:
+            self.close_connection = True
+            return
+        request = self._read_request(line)
+        if request is None:
+            return
+        sandbox = self.server.sandbox
+        if request.path.startswith(CONTROL_PREFIX):
+            self._send(sandbox.control(request.method, request.path, request.body))
+        else:
+            self._serve_api(sandbox, request)
 
-        def do_PUT(self) -> None:
-            self._dispatch()
+    def _read_request(self, line: bytes) -> ApiRequest | None:
+        """Parses one request; answers and returns None when it is malformed."""
+        self.close_connection = True  # until the request proves it can keep the connection
+        parts = line.decode("latin-1").rstrip("\r\n").split(" ")
+        if len(parts) != 3 or not parts[2].startswith("HTTP/1.") or len(line) > _MAX_LINE:
+            self._send(error(400, "bad_request", "Malformed request line"))
+            return None
+        self.command, self.path, self.request_version = parts
+        headers: dict[str, str] = {}
+        for _ in range(_MAX_HEADERS):
+            raw = self.rfile.readline(_MAX_LINE + 1)
+            if raw in (b"\r\n", b"\n", b""):
+                break
+            name, colon, value = raw.decode("latin-1").partition(":")
+            if not colon or len(raw) > _MAX_LINE:
+                self._send(error(400, "bad_request", "Malformed header"))
+                return None
+            headers[name.strip().lower()] = value.strip()
+        else:
+            self._send(error(431, "bad_request", "Too many headers"))
+            return None
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            self._send(error(411, "bad_request", "Send a Content-Length"))
+            return None
+        try:
+            length = int(headers.get("content-length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= _MAX_BODY:
+            self._send(error(400, "bad_request", "Invalid Content-Length"))
+            return None
+        if headers.get("expect", "").lower() == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:
+            return None  # the client hung up mid-body
+        connection = headers.get("connection", "").lower()
+        if self.request_version == "HTTP/1.0":
+            self.close_connection = "keep-alive" not in connection
+        else:
+            self.close_connection = "close" in connection
+        return ApiRequest(self.command, self.path, headers, body)
 
-        def do_DELETE(self) -> None:
-            self._dispatch()
-
-        def _dispatch(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            if self.path.startswith(CONTROL_PREFIX):
-                self._send(_control(sandbox, self.command, self.path, body))
+    def _serve_api(self, sandbox: SandboxServer, request: ApiRequest) -> None:
+        response = sandbox.route(request)
+        if response is None:
+            refusal = sandbox.authorize(request)
+            request.authorized = refusal is None
+            sandbox.sleep(sandbox.latency)
+            step = sandbox.next_fault(request)
+            if step is not None and self._play(sandbox, step, request):
                 return
-            headers = {name.lower(): value for name, value in self.headers.items()}
-            request = ApiRequest(self.command, self.path, headers, body)
-            early = sandbox.route(request)
-            if early is not None:
-                sandbox._record(request, early.status)
-                self._send(early)
-                return
-            fault = sandbox._next_fault(request)
-            if sandbox._latency:
-                time.sleep(sandbox._latency)
-            if fault is not None and self._apply(fault, request):
-                return
-            response = sandbox.answer(request)
-            sandbox._record(request, response.status)
-            self._send(response)
+            response = refusal or sandbox.answer(request)
+        sandbox.record(request, response.status)
+        self._send(response)
 
-        def _apply(self, fault: dict[str, Any], request: ApiRequest) -> bool:
-            """Plays one fault step; True when the step replaced the answer."""
-            if "delay" in fault:
-                time.sleep(float(fault["delay"]))
-            if fault.get("reset"):
-                sandbox._record(request, "reset")
-                # SO_LINGER 0: close with a TCP RST, as a crashed peer or a load balancer would.
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-                )
-                self.close_connection = True
-                self.connection.close()
-                return True
-            if fault.get("truncate"):
-                sandbox._record(request, "truncated")
-                body = b'{"data": {"id": 1'
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body) + 100))
-                self.end_headers()
-                self.wfile.write(body)
-                self.wfile.flush()
-                self.close_connection = True
-                return True
-            if fault.get("non_json"):
-                response = ApiResponse(200, b"<html>oops</html>", content_type="text/html")
-            elif "status" in fault:
-                response = ApiResponse(
-                    int(fault["status"]), fault.get("body", {}), dict(fault.get("headers", {}))
-                )
-            else:
-                return False
-            sandbox._record(request, response.status, response.headers.get("Retry-After"))
-            self._send(response)
+    def _play(self, sandbox: SandboxServer, step: dict[str, Any], request: ApiRequest) -> bool:
+        """Plays one fault step; True when it replaced the answer."""
+        sandbox.sleep(float(step.get("delay", 0)))
+        if step.get("reset"):
+            sandbox.record(request, "reset")
+            # SO_LINGER 0: close with a TCP RST, as a crashed peer or a load balancer would.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
             return True
+        if step.get("truncate"):
+            sandbox.record(request, "truncated")
+            self.close_connection = True
+            sent = b'{"data": {"id": 1'
+            self._send(ApiResponse(200, sent), content_length=len(sent) + 100)
+            return True
+        response = _fault_response(step)
+        if response is None:
+            return False
+        sandbox.record(request, response.status, response.headers.get("Retry-After"))
+        self._send(response)
+        return True
 
-        def _send(self, response: ApiResponse) -> None:
-            payload = response.payload()
-            self.send_response(response.status)
-            self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in response.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
+    def _send(self, response: ApiResponse, content_length: int | None = None) -> None:
+        """Status line, headers and body in one write: one segment for small answers."""
+        payload = response.payload()
+        lines = [
+            f"HTTP/1.1 {response.status} {_REASONS.get(response.status, '')}",
+            f"Content-Type: {response.content_type}",
+            f"Content-Length: {len(payload) if content_length is None else content_length}",
+            *(f"{name}: {value}" for name, value in response.headers.items()),
+        ]
+        if self.close_connection:
+            lines.append("Connection: close")
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
 
-    return Handler
 
-
-def _control(sandbox: SandboxServer, method: str, path: str, body: bytes) -> ApiResponse:
-    route = path[len(CONTROL_PREFIX) :]
-    data = json.loads(body) if body else {}
-    if (method, route) == ("POST", "reset"):
-        sandbox.reset()
-    elif (method, route) == ("PUT", "latency"):
-        sandbox.set_latency(float(data["seconds"]))
-    elif (method, route) == ("POST", "faults"):
-        sandbox.add_faults(data["steps"], data.get("email"))
-    elif (method, route) == ("GET", "requests"):
-        return ApiResponse(200, sandbox.requests())
-    elif (method, route) == ("DELETE", "requests"):
-        sandbox.clear_requests()
-    else:
-        return error(404, "route_not_found", f"no control route {method} {route}")
-    return ApiResponse(200, {"ok": True})
+def _fault_response(step: dict[str, Any]) -> ApiResponse | None:
+    if step.get("non_json"):
+        return ApiResponse(200, b"<html>oops</html>", content_type="text/html")
+    if "status" not in step:
+        return None
+    status = int(step["status"])
+    headers = {str(k): str(v) for k, v in (step.get("headers") or {}).items()}
+    content_type = next(
+        (headers.pop(k) for k in list(headers) if k.lower() == "content-type"), None
+    )
+    phrase = _REASONS.get(status, "Error")
+    # Without a body, the error shape both APIs use, coded after the status: 400 bad_request,
+    # 401 unauthorized, 404 not_found, 503 service_unavailable...
+    default = {"error": {"code": phrase.lower().replace(" ", "_"), "message": phrase}}
+    body = step.get("body", default)
+    if content_type is None:
+        content_type = "text/plain" if isinstance(body, str) else "application/json"
+    return ApiResponse(status, body, headers, content_type)

@@ -18,7 +18,9 @@ import logging
 import os
 import secrets
 import shlex
+import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -29,6 +31,7 @@ from moto.server import ThreadedMotoServer
 
 from local.minimo_sandbox import MinimoSandbox
 from local.sales_sandbox import SalesSandbox
+from local.sandbox_control import SandboxControl
 
 REGION = "eu-west-1"
 DATA_FILE = Path(__file__).with_name("sandbox_data.json")
@@ -47,6 +50,14 @@ _AWS_ENV = {
 
 
 class LocalStack:
+    """Attributes once started: moto_url; minimo and sales (the sandboxes, driven in-process) and
+    minimo_control / sales_control (the same over HTTP); queue_url, dlq_url, fifo_queue_url,
+    intake_queue_url, secret_arn, table_name; data (the seed) and webhook_secret.
+
+    moto keeps its state per process, not per server: stacks started in one process share their
+    queues, secret and table, so a stack adopts the resources an earlier one created.
+    """
+
     POWERTOOLS_ENV: ClassVar[dict[str, str]] = {
         "POWERTOOLS_SERVICE_NAME": "webhook-enrichment",
         "POWERTOOLS_METRICS_NAMESPACE": "WebhookEnrichment",
@@ -60,29 +71,57 @@ class LocalStack:
         # As Standard Webhooks senders issue them: whsec_ and 24 random bytes in base64.
         self.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto_running = False
+        self._clients: dict[str, Any] = {}
+        self._controls: dict[str, SandboxControl] = {}
         self.moto_url = ""
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-        self._moto.start()
-        host, port = self._moto.get_host_and_port()
-        self.moto_url = f"http://{host}:{port}"
-        self.minimo.start()
-        self.sales.start()
-        self._create_resources()
+        try:
+            self._moto.start()
+            self._moto_running = True
+            host, port = self._moto.get_host_and_port()
+            self.moto_url = f"http://{host}:{port}"
+            self.minimo.start()
+            self.sales.start()
+            self._create_resources()
+        except BaseException:
+            self.stop()  # nothing half-started is left listening
+            raise
         return self
 
     def stop(self) -> None:
+        for control in self._controls.values():
+            control.close()
+        self._controls.clear()
         self.minimo.stop()
         self.sales.stop()
-        self._moto.stop()
+        if self._moto_running:
+            self._moto.stop()
+            self._moto_running = False
+        self._clients.clear()
 
     def __enter__(self) -> LocalStack:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # --- the sandboxes over HTTP, as another process would drive them ----------------------------
+    @property
+    def minimo_control(self) -> SandboxControl:
+        return self._control(self.minimo.root_url)
+
+    @property
+    def sales_control(self) -> SandboxControl:
+        return self._control(self.sales.root_url)
+
+    def _control(self, root_url: str) -> SandboxControl:
+        if root_url not in self._controls:
+            self._controls[root_url] = SandboxControl(root_url)
+        return self._controls[root_url]
 
     # --- the function's environment --------------------------------------------------------------
     @property
@@ -131,13 +170,16 @@ class LocalStack:
 
     # --- AWS resources --------------------------------------------------------------------------
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.moto_url,
-            region_name=REGION,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
-        )
+        """A boto3 client for moto, made once per service (making one takes tens of ms)."""
+        if service not in self._clients:
+            self._clients[service] = boto3.client(
+                service,
+                endpoint_url=self.moto_url,
+                region_name=REGION,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
+            )
+        return self._clients[service]
 
     def _create_resources(self) -> None:
         sqs = self.client("sqs")
@@ -152,77 +194,124 @@ class LocalStack:
             Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"},
         )["QueueUrl"]
         self.intake_queue_url = sqs.create_queue(QueueName=INTAKE_QUEUE)["QueueUrl"]
-        self.secret_arn = self.client("secretsmanager").create_secret(
-            Name=SECRET_NAME,
-            SecretString=json.dumps(
-                {
-                    "minimo_api_key": self.minimo_api_key,
-                    "sales_api_key": self.sales_api_key,
-                    "webhook_secret": self.webhook_secret,
-                }
-            ),
-        )["ARN"]
+        self.secret_arn = self._create_secret()
+        self.table_name = self._create_table()
+
+    def _create_secret(self) -> str:
+        """An existing secret that holds this stack's API keys keeps its webhook secret, so that
+        the stack which made it (see the class docstring) goes on verifying signatures."""
+        secretsmanager = self.client("secretsmanager")
+        keys = {"minimo_api_key": self.minimo_api_key, "sales_api_key": self.sales_api_key}
+        try:
+            value = json.dumps({**keys, "webhook_secret": self.webhook_secret})
+            return secretsmanager.create_secret(Name=SECRET_NAME, SecretString=value)["ARN"]
+        except secretsmanager.exceptions.ResourceExistsException:
+            stored = secretsmanager.get_secret_value(SecretId=SECRET_NAME)
+        existing = json.loads(stored["SecretString"])
+        if existing.get("webhook_secret") and all(existing.get(k) == v for k, v in keys.items()):
+            self.webhook_secret = existing["webhook_secret"]
+        else:
+            secretsmanager.put_secret_value(SecretId=SECRET_NAME, SecretString=value)
+        return stored["ARN"]
+
+    def _create_table(self) -> str:
+        """The table Powertools' idempotency utility expects: key `id`, TTL on `expiration`."""
         dynamodb = self.client("dynamodb")
-        dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        try:
+            dynamodb.create_table(
+                TableName=TABLE,
+                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        except dynamodb.exceptions.ResourceInUseException:
+            return TABLE
         dynamodb.update_time_to_live(
             TableName=TABLE,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
         )
-        self.table_name = TABLE
+        return TABLE
 
     @property
     def queue_urls(self) -> list[str]:
         return [self.queue_url, self.dlq_url, self.fifo_queue_url, self.intake_queue_url]
 
-    def receive_all(self, queue_url: str | None = None) -> list[dict[str, Any]]:
-        """Drains a queue: every message, its attributes, and (FIFO) its group and dedup ids."""
-        sqs = self.client("sqs")
-        received = []
+    def receive_all(
+        self, queue_url: str | None = None, wait_seconds: float = 0.0
+    ) -> list[dict[str, Any]]:
+        """Drains a queue: every message, its attributes, and (FIFO) its group and dedup ids.
+
+        With `wait_seconds`, an empty queue is polled until a first message arrives or the time
+        is up; once messages arrive it is drained and the call returns.
+        """
+        url = queue_url or self.queue_url
+        deadline = time.monotonic() + wait_seconds
+        received: list[dict[str, Any]] = []
         while True:
-            answer = sqs.receive_message(
-                QueueUrl=queue_url or self.queue_url,
-                MaxNumberOfMessages=10,
-                MessageAttributeNames=["All"],
-                MessageSystemAttributeNames=["All"],
-                VisibilityTimeout=30,
-            )
-            messages = answer.get("Messages", [])
-            if not messages:
+            batch = self._receive_batch(url)
+            received += batch
+            if batch:
+                continue
+            if received or time.monotonic() >= deadline:
                 return received
-            for message in messages:
-                received.append(
-                    {
-                        "message_id": message["MessageId"],
-                        "body": json.loads(message["Body"]),
-                        "attributes": {
-                            name: value["StringValue"]
-                            for name, value in message.get("MessageAttributes", {}).items()
-                        },
-                        "system": message.get("Attributes", {}),
-                    }
-                )
+            time.sleep(0.05)
+
+    def _receive_batch(self, queue_url: str) -> list[dict[str, Any]]:
+        sqs = self.client("sqs")
+        messages = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+            VisibilityTimeout=30,
+        ).get("Messages", [])
+        if messages:
             sqs.delete_message_batch(
-                QueueUrl=queue_url or self.queue_url,
+                QueueUrl=queue_url,
                 Entries=[
                     {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
                     for i, m in enumerate(messages)
                 ],
             )
+        return [
+            {
+                "message_id": message["MessageId"],
+                "body": _parsed(message["Body"]),
+                "attributes": {
+                    name: value["StringValue"]
+                    for name, value in message.get("MessageAttributes", {}).items()
+                    if "StringValue" in value
+                },
+                "system": message.get("Attributes", {}),
+            }
+            for message in messages
+        ]
+
+    def purge_all(self) -> None:
+        """Empties every queue by receiving and deleting (PurgeQueue may run once a minute)."""
+        for url in self.queue_urls:
+            while self._receive_batch(url):
+                pass
 
     def reset(self) -> None:
         """Empty queues and table, sandboxes back to normal: a clean slate for the next test."""
-        for url in self.queue_urls:
-            self.receive_all(url)
+        self.purge_all()
         dynamodb = self.client("dynamodb")
-        for item in dynamodb.scan(TableName=TABLE).get("Items", []):
-            dynamodb.delete_item(TableName=TABLE, Key={"id": item["id"]})
+        for page in dynamodb.get_paginator("scan").paginate(
+            TableName=TABLE, ProjectionExpression="id"
+        ):
+            for item in page["Items"]:
+                dynamodb.delete_item(TableName=TABLE, Key={"id": item["id"]})
         self.minimo.reset()
         self.sales.reset()
+
+
+def _parsed(body: str) -> Any:
+    """Enriched events are JSON; anything else on a queue comes back as the text it is."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body
 
 
 def main() -> None:
@@ -232,15 +321,17 @@ def main() -> None:
     with LocalStack() as stack:
         env = stack.env()
         for name, value in env.items():
-            # Keys stay out of terminals and scrollback: they are in the env file.
-            shown = "<see --env-file>" if name.endswith("_KEY") else shlex.quote(value)
-            print(f"export {name}={shown}")
+            # API keys stay out of terminals and scrollback: they are in the env file.
+            hidden = name.endswith("_KEY") and name not in _AWS_ENV
+            print(f"export {name}={'<see --env-file>' if hidden else shlex.quote(value)}")
         if args.env_file:
             args.env_file.write_text(json.dumps(env, indent=2) + "\n")
             print(f"# wrote {args.env_file}")
         print("# local stack running; Ctrl-C stops it", flush=True)
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())  # `kill` stops it cleanly too
         with suppress(KeyboardInterrupt):
-            threading.Event().wait()
+            stopped.wait()
 
 
 if __name__ == "__main__":
