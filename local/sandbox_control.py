@@ -25,6 +25,19 @@ class SandboxControl:
         """Appends a script: one step per matching API request (see local/sandbox_server.py)."""
         self._call("POST", "faults", {"steps": steps, "email": email})
 
+    def set_rate_limit(self, **settings: Any) -> dict[str, Any]:
+        """Changes the limiter's settings (enabled, limit, window_seconds, ...); reset() restores
+        the ones the sandbox started with."""
+        return self._call("PUT", "rate-limit", settings)
+
+    def rate_limit(self) -> dict[str, Any]:
+        """The limiter's settings, and how many requests it refused since the last reset."""
+        return self._call("GET", "rate-limit")
+
+    def set_pagination(self, page_size: int | None) -> None:
+        """The sales sandbox only: split lists into pages of this size (None: never paginate)."""
+        self._call("PUT", "pagination", {"page_size": page_size})
+
     def requests(self) -> list[dict[str, Any]]:
         """Every API request received since the last reset, oldest first."""
         return self._call("GET", "requests")

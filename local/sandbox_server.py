@@ -2,10 +2,19 @@
 per-request fault scripts, and a log of every API request received.
 
 Control routes (never logged as API requests):
-  POST   /__sandbox/reset     clear faults, latency, the request log and stored idempotency keys
-  PUT    /__sandbox/latency   {"seconds": 0.2}: every API request waits this long before answering
-  POST   /__sandbox/faults    {"email": optional, "steps": [...]}: appends a script
-  GET    /__sandbox/requests  the request log, oldest first; DELETE clears it
+  POST   /__sandbox/reset       back to the seed: no faults, latency or stored idempotency keys,
+                                an empty request log, the rate limit as configured at start
+  PUT    /__sandbox/latency     {"seconds": 0.2}: API requests the rate limit lets through wait
+                                this long before they are answered
+  POST   /__sandbox/faults      {"email": optional, "steps": [...]}: appends a script
+  GET    /__sandbox/requests    the request log, oldest first; DELETE clears it
+  GET    /__sandbox/rate-limit  the limiter's settings and counts; PUT changes settings, e.g.
+                                {"enabled": true, "limit": 20, "window_seconds": 1}
+Each API adds its own (the sales API: PUT /__sandbox/pagination).
+
+An API request is routed (unknown routes are answered at once), plays its fault step if one
+applies, and otherwise goes through the API's own pipeline (`serve`): the rate limiter first, as
+both APIs' gateways do, then the injected latency, authorization and the answer.
 
 Each API request plays the next step of the first script for its email (case-insensitive), or
 else of the first global script (no email); with no steps left the API behaves normally. Steps:
@@ -27,6 +36,7 @@ import struct
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -36,6 +46,8 @@ from socketserver import TCPServer
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+
+from local.sandbox_rate_limit import RateLimitSettings, SlidingWindowLimiter
 
 CONTROL_PREFIX = "/__sandbox/"
 _MAX_LINE = 65536
@@ -63,6 +75,7 @@ class ApiRequest:
     path: str  # raw, query string included: what the client really sent
     headers: dict[str, str]  # lower-case names
     body: bytes
+    client: str = "127.0.0.1"  # the peer's address: what the rate limit counts by
     email: str | None = None  # filled in by the API's route()
     page: int = 1
     authorized: bool = False
@@ -103,11 +116,11 @@ class ApiResponse:
 
 
 def error(status: int, code: str, message: str) -> ApiResponse:
+    """The smallest error envelope; each API's `error` builds its own full one."""
     return ApiResponse(status, {"error": {"code": code, "message": message}})
 
 
-def route_not_found() -> ApiResponse:
-    return error(404, "route_not_found", "No route matches this method and path")
+ControlHandler = Callable[[dict[str, Any]], Any]
 
 
 @dataclass
@@ -117,10 +130,11 @@ class _Script:
 
 
 class SandboxServer:
-    """One API on 127.0.0.1. Subclasses implement the three steps of an API request:
-    `route` (path shape; fills request.email and .page), `authorize` and `answer`."""
+    """One API on 127.0.0.1. Subclasses implement `route` (the path's shape; fills
+    request.email and .page), `authorize`, `answer` and `error` (the API's error envelope), and
+    may replace `serve`, the pipeline a request goes through once routed."""
 
-    def __init__(self) -> None:
+    def __init__(self, rate_limit: RateLimitSettings | None = None) -> None:
         self._lock = threading.Lock()
         self._latency = 0.0
         self._scripts: list[_Script] = []
@@ -129,10 +143,11 @@ class SandboxServer:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self.faults_played = 0
+        self.rate_limiter = SlidingWindowLimiter(rate_limit or RateLimitSettings(enabled=False))
 
     # --- what each API implements -------------------------------------------------------------
     def route(self, request: ApiRequest) -> ApiResponse | None:
-        """A response here (route_not_found) ends the request before faults and latency."""
+        """A response here (an unknown route) ends the request before faults and latency."""
         raise NotImplementedError
 
     def authorize(self, request: ApiRequest) -> ApiResponse | None:
@@ -141,11 +156,54 @@ class SandboxServer:
     def answer(self, request: ApiRequest) -> ApiResponse:
         raise NotImplementedError
 
+    def error(self, status: int, code: str, message: str, **fields: Any) -> ApiResponse:
+        return error(status, code, message)
+
+    def fault_error(self, status: int) -> ApiResponse:
+        """The answer a fault step with only a status gives: the API's envelope, coded after
+        the status as the API codes it."""
+        phrase = _REASONS.get(status, "Error")
+        return self.error(status, phrase.lower().replace(" ", "_"), phrase)
+
+    def serve(self, request: ApiRequest) -> ApiResponse:
+        """Rate limit, then (after the injected latency) authorization and the answer."""
+        verdict = self.rate_limiter.check(request.client)
+        if verdict is not None and not verdict.allowed:
+            response = self.rate_limited(verdict.retry_after or 1)
+        else:
+            response = self.handle(request)
+        if verdict is not None:
+            response.headers = {**verdict.headers, **response.headers}
+        return response
+
+    def handle(self, request: ApiRequest) -> ApiResponse:
+        """What the rate limit lets through: the injected latency, authorization, the answer."""
+        self.sleep(self.latency)
+        response = self.authorize(request)
+        request.authorized = response is None
+        return response or self.answer(request)
+
+    def rate_limited(self, retry_after: int) -> ApiResponse:
+        return self.error(429, "rate_limit_exceeded", "Too many requests. Please try again later.")
+
+    def controls(self) -> dict[tuple[str, str], ControlHandler]:
+        """The /__sandbox/ routes: (method, route) -> handler of the JSON body."""
+        return {
+            ("POST", "reset"): lambda _: self.reset(),
+            ("PUT", "latency"): lambda body: self.set_latency(float(body["seconds"])),
+            ("POST", "faults"): self._add_faults_from,
+            ("GET", "requests"): lambda _: self.requests(),
+            ("DELETE", "requests"): lambda _: self.clear_requests(),
+            ("GET", "rate-limit"): lambda _: self.rate_limiter.state(),
+            ("PUT", "rate-limit"): self._configure_rate_limit,
+        }
+
     def reset(self) -> None:
         with self._lock:
             self._latency = 0.0
             self._scripts.clear()
             self._log.clear()
+        self.rate_limiter.reset()
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> str:
@@ -259,26 +317,27 @@ class SandboxServer:
 
     def control(self, method: str, path: str, body: bytes) -> ApiResponse:
         route = path[len(CONTROL_PREFIX) :].partition("?")[0]
+        handler = self.controls().get((method, route))
+        if handler is None:
+            return error(404, "route_not_found", f"No control {method} /__sandbox/{route}")
         try:
             data = json.loads(body) if body else {}
-            if (method, route) == ("POST", "reset"):
-                self.reset()
-            elif (method, route) == ("PUT", "latency"):
-                self.set_latency(float(data["seconds"]))
-            elif (method, route) == ("POST", "faults"):
-                steps = data["steps"]
-                if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
-                    raise TypeError("steps must be a list of objects")
-                self.add_faults(steps, data.get("email"))
-            elif (method, route) == ("GET", "requests"):
-                return ApiResponse(200, self.requests())
-            elif (method, route) == ("DELETE", "requests"):
-                self.clear_requests()
-            else:
-                return route_not_found()
+            if not isinstance(data, dict):
+                raise TypeError("the body must be a JSON object")
+            result = handler(data)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return error(400, "bad_request", f"Invalid control request: {exc}")
-        return ApiResponse(200, {"ok": True})
+        return ApiResponse(200, {"ok": True} if result is None else result)
+
+    def _add_faults_from(self, body: dict[str, Any]) -> None:
+        steps = body["steps"]
+        if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
+            raise TypeError("steps must be a list of objects")
+        self.add_faults(steps, body.get("email"))
+
+    def _configure_rate_limit(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.rate_limiter.configure(body)
+        return self.rate_limiter.state()
 
 
 class _Server(ThreadingHTTPServer):
@@ -387,16 +446,14 @@ class _Handler(BaseHTTPRequestHandler):
         return ApiRequest(self.command, self.path, headers, body)
 
     def _serve_api(self, sandbox: SandboxServer, request: ApiRequest) -> None:
+        request.client = str(self.client_address[0])
         response = sandbox.route(request)
         if response is None:
-            refusal = sandbox.authorize(request)
-            request.authorized = refusal is None
-            sandbox.sleep(sandbox.latency)
             step = sandbox.next_fault(request)
             if step is not None and self._play(sandbox, step, request):
                 return
-            response = refusal or sandbox.answer(request)
-        sandbox.record(request, response.status)
+            response = sandbox.serve(request)
+        sandbox.record(request, response.status, response.headers.get("Retry-After"))
         self._send(response)
 
     def _play(self, sandbox: SandboxServer, step: dict[str, Any], request: ApiRequest) -> bool:
@@ -415,7 +472,7 @@ class _Handler(BaseHTTPRequestHandler):
             sent = b'{"data": {"id": 1'
             self._send(ApiResponse(200, sent), content_length=len(sent) + 100)
             return True
-        response = _fault_response(step)
+        response = _fault_response(sandbox, step)
         if response is None:
             return False
         sandbox.record(request, response.status, response.headers.get("Retry-After"))
@@ -436,7 +493,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
 
 
-def _fault_response(step: dict[str, Any]) -> ApiResponse | None:
+def _fault_response(sandbox: SandboxServer, step: dict[str, Any]) -> ApiResponse | None:
     if step.get("non_json"):
         return ApiResponse(200, b"<html>oops</html>", content_type="text/html")
     if "status" not in step:
@@ -446,11 +503,8 @@ def _fault_response(step: dict[str, Any]) -> ApiResponse | None:
     content_type = next(
         (headers.pop(k) for k in list(headers) if k.lower() == "content-type"), None
     )
-    phrase = _REASONS.get(status, "Error")
-    # Without a body, the error shape both APIs use, coded after the status: 400 bad_request,
-    # 401 unauthorized, 404 not_found, 503 service_unavailable...
-    default = {"error": {"code": phrase.lower().replace(" ", "_"), "message": phrase}}
-    body = step.get("body", default)
+    # Without a body of its own, the API's error envelope for that status.
+    body = step["body"] if "body" in step else sandbox.fault_error(status).body
     if content_type is None:
         content_type = "text/plain" if isinstance(body, str) else "application/json"
     return ApiResponse(status, body, headers, content_type)
