@@ -39,6 +39,9 @@ def function_env(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> Callable
     The lookup cache is off unless a test turns it on, so that each test sees its own requests.
     """
     stack.reset()
+    from runtime import forget_current_runtime
+
+    forget_current_runtime()  # a fresh container: no pacing, cache or pools from earlier tests
 
     def apply(**overrides: str | None) -> None:
         overrides = {"LOOKUP_CACHE_TTL_SECONDS": "0", **overrides}

@@ -45,6 +45,11 @@ class Lookups:
         return self.minimo.status == "error" or self.sales.status == "error"
 
     @property
+    def must_wait(self) -> bool:
+        """A lookup failed only for want of time to wait (a rate limit, pacing)."""
+        return any(r.error is not None and r.error.deferrable for r in (self.minimo, self.sales))
+
+    @property
     def found(self) -> bool:
         return self.minimo.status == "found" or self.sales.status == "found"
 

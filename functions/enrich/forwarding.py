@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from deadlines import FORWARDING_RESERVE_SECONDS, Deadline, LambdaContextLike
@@ -11,7 +11,6 @@ from delivery import Delivery
 from email_addresses import mask_email
 from enriched_event import enriched_event, outgoing_message
 from enrichment import Lookups
-from lookup_results import LookupFailure
 from observability import STATUS_METRICS, Metric, count, logger
 from runtime import Runtime
 
@@ -21,6 +20,9 @@ class ForwardingFailed(Exception):
 
 
 IN_PROGRESS = "in_progress"  # another invocation is forwarding the same delivery right now
+# A lookup had to wait (rate limit, pacing) longer than the invocation had left; the event was
+# not sent, so that its queue can deliver it again later.
+HANDED_BACK = "handed_back"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +41,18 @@ class Outcome:
 
 
 def enrich_and_forward(
-    deliveries: Sequence[Delivery], runtime: Runtime, deadline: Deadline
+    deliveries: Sequence[Delivery],
+    runtime: Runtime,
+    deadline: Deadline,
+    *,
+    hand_back_waits: bool = False,
 ) -> list[Outcome]:
     """One Outcome per delivery, in order. Each event_id is looked up and sent at most once:
-    repeated within the batch, or (with IDEMPOTENCY_TABLE) already forwarded before."""
+    repeated within the batch, or (with IDEMPOTENCY_TABLE) already forwarded before.
+
+    With `hand_back_waits` (a queue will deliver the event again), an event whose lookup only
+    had to wait past the deadline is not sent but handed back; otherwise it goes out `partial`.
+    """
     unique = list({d.event_id: d for d in deliveries}.values())
     tally: Counter[str] = Counter()  # one data point per metric and invocation, however many events
     outcomes: dict[str, Outcome] = {}
@@ -57,7 +67,7 @@ def enrich_and_forward(
         tally[Metric.DUPLICATE_DELIVERIES] += len(claims.answered) + len(claims.in_progress)
         fresh = claims.fresh
 
-    forwarded = _forward(fresh, runtime, deadline, tally)
+    forwarded = _forward(fresh, runtime, deadline, tally, hand_back_waits)
     outcomes.update(forwarded)
     if runtime.ledger is not None:
         runtime.ledger.settle(
@@ -70,25 +80,43 @@ def enrich_and_forward(
 
 
 def _forward(
-    deliveries: list[Delivery], runtime: Runtime, deadline: Deadline, tally: Counter[str]
+    deliveries: list[Delivery],
+    runtime: Runtime,
+    deadline: Deadline,
+    tally: Counter[str],
+    hand_back_waits: bool,
 ) -> dict[str, Outcome]:
     lookups = runtime.enricher.look_up([d.email.email for d in deliveries if d.email], deadline)
-    _count_lookups(lookups.values(), tally)
+    _count_lookups(lookups, tally)
+    outcomes: dict[str, Outcome] = {}
+    ready = []
+    for delivery in deliveries:
+        found = lookups[delivery.email.email] if delivery.email else None
+        if hand_back_waits and found is not None and found.must_wait:
+            outcomes[delivery.event_id] = Outcome(delivery.event_id, None, HANDED_BACK)
+            tally[Metric.EVENTS_HANDED_BACK] += 1
+            logger.info("event handed back to its queue", extra=_wait_details(delivery, found))
+        else:
+            ready.append((delivery, found))
     precedence = runtime.settings.relationship_precedence
-    events = [
-        enriched_event(d, lookups[d.email.email] if d.email else None, precedence)
-        for d in deliveries
-    ]
+    events = [enriched_event(d, found, precedence) for d, found in ready]
     fifo = runtime.settings.fifo_queue
     failures = runtime.sender.send([outgoing_message(e, fifo=fifo) for e in events])
-    outcomes = {}
-    for delivery, event in zip(deliveries, events, strict=True):
+    for (delivery, _), event in zip(ready, events, strict=True):
         outcome = Outcome(
             delivery.event_id, event["enrichment"]["status"], failures.get(delivery.event_id)
         )
         outcomes[delivery.event_id] = outcome
         _log_outcome(delivery, event, outcome, tally)
     return outcomes
+
+
+def _wait_details(delivery: Delivery, lookups: Lookups) -> dict[str, object]:
+    return {
+        "event_id": delivery.event_id,
+        "email": mask_email(delivery.email.email if delivery.email else None),
+        "waits": {api: result.error.code for api, result, _ in lookups.answers() if result.error},
+    }
 
 
 def forward_or_raise(
@@ -127,24 +155,29 @@ _API_METRICS = {
 }
 
 
-def _count_lookups(all_lookups: Iterable[Lookups], tally: Counter[str]) -> None:
-    for lookups in all_lookups:
+def _count_lookups(all_lookups: dict[str, Lookups], tally: Counter[str]) -> None:
+    # A failure usually hits many lookups alike (an outage, a wrong key): one log line per API
+    # and error code, with a count, rather than one per lookup.
+    failures: Counter[tuple[str, bool, tuple[tuple[str, str], ...]]] = Counter()
+    for lookups in all_lookups.values():
         for api, result, cached in lookups.answers():
             name, lookup_metric, error_metric = _API_METRICS[api]
             if cached:
                 tally[Metric.LOOKUP_CACHE_HITS] += 1
                 continue
             tally[lookup_metric] += 1
-            if result.error is not None:
-                tally[error_metric] += 1
-                _log_failure(name, result.error, tally)
-
-
-def _log_failure(api: str, failure: LookupFailure, tally: Counter[str]) -> None:
-    details = {"api": api, "error": failure.to_dict()}
-    if failure.is_configuration_error:
-        # Retrying cannot fix this; it needs a person (the LookupConfigErrors alarm).
-        tally[Metric.LOOKUP_CONFIG_ERRORS] += 1
-        logger.error("lookup failed: configuration error", extra=details)
-    else:
-        logger.warning("lookup failed", extra=details)
+            failure = result.error
+            if failure is None:
+                continue
+            tally[error_metric] += 1
+            configuration = failure.is_configuration_error
+            if configuration:
+                tally[Metric.LOOKUP_CONFIG_ERRORS] += 1
+            failures[name, configuration, tuple(failure.log_fields().items())] += 1
+    for (name, configuration, fields), lookups_failed in failures.items():
+        details = {"api": name, "error": dict(fields), "lookups": lookups_failed}
+        if configuration:
+            # Retrying cannot fix this; it needs a person (the LookupConfigErrors alarm).
+            logger.error("lookup failed: configuration error", extra=details)
+        else:
+            logger.warning("lookup failed", extra=details)

@@ -1,15 +1,17 @@
-"""Pooled `requests` sessions whose retries (urllib3's) never outlive the invocation.
+"""Pooled `requests` sessions whose retries (urllib3's) never outlive the invocation and never
+run into an API's rate limit.
 
 urllib3's Retry already knows which answers to retry and honours Retry-After; what it cannot
-know is the Lambda's remaining time. The deadline of the request in flight travels in a
-ContextVar (each lookup runs in its own worker thread), and DeadlineRetry gives up as soon as
-the next wait plus another attempt would not fit.
+know is the Lambda's remaining time or how fast other threads are calling the same API. Both
+travel with the request in a ContextVar (each lookup runs in its own worker thread):
+DeadlineRetry gives up as soon as the next wait plus another attempt would not fit, and the
+pool's connections take a slot from the API's RequestPacer before writing each request.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -18,12 +20,16 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
 
 from deadlines import Deadline
 from lookup_results import LookupFailed
+from request_pacing import PacingExceeded, RequestPacer
 
+# What both APIs mark transient: rate limited, or the server failed.
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_BASE_SECONDS = 0.1
 BACKOFF_MAX_SECONDS = 2.0
@@ -35,13 +41,21 @@ MIN_ATTEMPT_SECONDS = 0.05
 class _Budget:
     deadline: Deadline
     attempt_timeout: float
+    pacer: RequestPacer | None
+
+    def take_slot(self) -> None:
+        """Waits for the API's next free request slot; raises PacingExceeded if waiting would
+        leave too little time for a whole attempt before the deadline."""
+        if self.pacer is not None:
+            self.pacer.take_slot(self.deadline.expires_at - self.attempt_timeout)
 
 
 _budget: ContextVar[_Budget | None] = ContextVar("request_budget", default=None)
 
 
 class DeadlineRetry(Retry):
-    """urllib3 Retry with equal-jitter backoff from the first retry, bounded by the deadline."""
+    """urllib3 Retry with equal-jitter backoff from the first retry, bounded by the deadline,
+    and paced: every retry waits for its slot like a first attempt."""
 
     def get_backoff_time(self) -> float:
         ceiling = self._backoff_ceiling()
@@ -63,11 +77,14 @@ class DeadlineRetry(Retry):
         _pool: Any = None,
         _stacktrace: Any = None,
     ) -> DeadlineRetry:
-        retry = super().increment(method, url, response, error, _pool, _stacktrace)
         budget = _budget.get()
+        retry_after = self.get_retry_after(response) if response is not None else None
+        pacer = budget.pacer if budget is not None else None
+        if pacer is not None and retry_after is not None and response.status == 429:
+            pacer.pause(retry_after)  # the other threads must not try meanwhile
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
         if budget is None:
             return retry
-        retry_after = retry.get_retry_after(response) if response is not None else None
         wait = retry._backoff_ceiling() if retry_after is None else retry_after
         if not budget.deadline.allows(wait + budget.attempt_timeout):
             # For an answer (429/5xx) urllib3 hands back that answer; for an error, re-raises it.
@@ -76,11 +93,51 @@ class DeadlineRetry(Retry):
         return retry
 
 
-def build_session(*, pool_size: int, max_attempts: int) -> requests.Session:
+class _PacedConnection:
+    """Takes the API's next request slot right before a request is written, for first attempts
+    and urllib3's retries alike, once the connection is up: what the API counts is arrivals,
+    and setting up a connection (TLS included) would make early requests arrive late."""
+
+    sock: Any
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> None:
+        budget = _budget.get()
+        if budget is not None and budget.pacer is not None:
+            if self.sock is None:
+                self.connect()  # type: ignore[attr-defined]
+            budget.take_slot()
+        super().request(method, url, *args, **kwargs)  # type: ignore[misc]
+
+
+class _PacedHTTPConnection(_PacedConnection, HTTPConnection):
+    pass
+
+
+class _PacedHTTPSConnection(_PacedConnection, HTTPSConnection):
+    pass
+
+
+class _PacedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PacedHTTPConnection
+
+
+class _PacedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PacedHTTPSConnection
+
+
+class _PacedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _PacedHTTPPool, "https": _PacedHTTPSPool}
+
+
+def build_session(
+    *, pool_size: int, max_attempts: int, retry_statuses: Collection[int] = RETRYABLE_STATUSES
+) -> requests.Session:
     """One per API per container: connections are reused across invocations."""
     retry = DeadlineRetry(
         total=max_attempts - 1,
-        status_forcelist=RETRYABLE_STATUSES,
+        status_forcelist=frozenset(retry_statuses),
         # POST is safe to retry here: the sales API's lookups carry an Idempotency-Key.
         allowed_methods=frozenset({"GET", "POST"}),
         respect_retry_after_header=True,
@@ -89,7 +146,7 @@ def build_session(*, pool_size: int, max_attempts: int) -> requests.Session:
         backoff_factor=BACKOFF_BASE_SECONDS,
         backoff_max=BACKOFF_MAX_SECONDS,
     )
-    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=retry)
+    adapter = _PacedAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=retry)
     session = requests.Session()
     session.mount("http://", adapter)
     session.mount("https://", adapter)
@@ -99,46 +156,50 @@ def build_session(*, pool_size: int, max_attempts: int) -> requests.Session:
 
 @dataclass(frozen=True, slots=True)
 class ApiConnection:
-    """Where an API is, how to authenticate, and the pooled session to reach it with."""
+    """Where an API is, how to authenticate, the pooled session to reach it with, and the pacer
+    that keeps this container under the API's rate limit (None: no pacing)."""
 
+    name: str  # in failure messages: "Minimo", "the sales API"
     base_url: str
     api_key: Callable[[], str | None]  # read per request, so that a rotated key is picked up
     session: requests.Session
     timeout: float
+    pacer: RequestPacer | None = None
 
     def send(
         self, method: str, url: str, *, deadline: Deadline, **kwargs: Any
     ) -> requests.Response:
-        return send(self.session, method, url, deadline=deadline, timeout=self.timeout, **kwargs)
+        """Send with paced retries inside the deadline; transport failures, and waits that would
+        not fit, raise LookupFailed."""
+        # Retries reuse this timeout: DeadlineRetry only retries when one more attempt fits.
+        attempt_timeout = min(self.timeout, deadline.remaining())
+        if attempt_timeout < MIN_ATTEMPT_SECONDS:
+            raise LookupFailed("deadline_exceeded", "no time left for the lookup")
+        try:
+            with _within(_Budget(deadline, attempt_timeout, self.pacer)):
+                # Never follow a redirect: it would re-send the address (and, for a
+                # same-host one, the key) wherever the answer points.
+                return self.session.request(
+                    method, url, timeout=attempt_timeout, allow_redirects=False, **kwargs
+                )
+        except PacingExceeded as late:
+            raise LookupFailed(
+                "rate_limited",
+                f"{self.name}'s rate limit leaves no request slot for {late.wait_seconds:.1f} s, "
+                "past the time this invocation has left",
+                deferrable=True,
+            ) from None
+        except requests.RequestException as exc:
+            raise LookupFailed(*_describe(exc)) from None
 
 
 @contextmanager
-def _within(deadline: Deadline, attempt_timeout: float) -> Iterator[None]:
-    token = _budget.set(_Budget(deadline, attempt_timeout))
+def _within(budget: _Budget) -> Iterator[None]:
+    token = _budget.set(budget)
     try:
         yield
     finally:
         _budget.reset(token)
-
-
-def send(
-    session: requests.Session,
-    method: str,
-    url: str,
-    *,
-    deadline: Deadline,
-    timeout: float,
-    **kwargs: Any,
-) -> requests.Response:
-    """Send with retries inside the deadline; transport failures raise LookupFailed."""
-    attempt_timeout = min(timeout, deadline.remaining())
-    if attempt_timeout < MIN_ATTEMPT_SECONDS:
-        raise LookupFailed("deadline_exceeded", "no time left for the lookup")
-    try:
-        with _within(deadline, attempt_timeout):
-            return session.request(method, url, timeout=attempt_timeout, **kwargs)
-    except requests.RequestException as exc:
-        raise LookupFailed(*_describe(exc)) from None
 
 
 def _describe(exc: requests.RequestException) -> tuple[str, str]:
@@ -155,13 +216,3 @@ def _describe(exc: requests.RequestException) -> tuple[str, str]:
     if isinstance(exc, requests.ConnectionError):
         return "connection_error", "could not connect to the API"
     return "request_failed", type(exc).__name__
-
-
-_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 429: "rate_limited"}
-
-
-def unexpected_answer(api: str, response: requests.Response) -> LookupFailed:
-    """An HTTP answer the lookup cannot use, once retries (where they apply) are spent."""
-    status = response.status_code
-    code = _STATUS_CODES.get(status) or ("unavailable" if status >= 500 else f"http_{status}")
-    return LookupFailed(code, f"{api} answered HTTP {status}")

@@ -7,31 +7,46 @@ from typing import Any, Literal
 
 LookupStatus = Literal["found", "not_found", "error", "skipped"]
 
-# Failures that retrying will not mend: the deployment's keys or permissions are wrong.
-CONFIGURATION_ERROR_CODES = frozenset(
-    {"unauthorized", "forbidden", "missing_api_key", "secret_unavailable"}
-)
+# Our own codes for failures that retrying will not mend: the deployment's keys are wrong.
+CONFIGURATION_ERROR_CODES = frozenset({"missing_api_key", "secret_unavailable"})
 
 
 @dataclass(frozen=True, slots=True)
 class LookupFailure:
-    code: str
+    code: str  # the API's own error code where it sent one, else ours
     message: str
+    param: str | None = None  # the request parameter the API blamed, if any
+    # Retrying cannot mend it and every lookup will fail alike: keys, permissions, API version,
+    # parameters the API does not accept. Counted in LookupConfigErrors (alarmed).
+    configuration: bool = False
+    # The lookup only had to wait (a rate limit, our own pacing, a key still in flight) longer
+    # than this invocation had left. A queue can retry it later; it is not a failure of the API.
+    deferrable: bool = False
 
     @property
     def is_configuration_error(self) -> bool:
-        return self.code in CONFIGURATION_ERROR_CODES
+        return self.configuration or self.code in CONFIGURATION_ERROR_CODES
 
     def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+        failure = {"code": self.code, "message": self.message}
+        if self.param:
+            failure["param"] = self.param
+        return failure
+
+    def log_fields(self) -> dict[str, str]:
+        """What logs may carry: an API's message can quote the address, so it stays out."""
+        fields = {"code": self.code}
+        if self.param:
+            fields["param"] = self.param
+        return fields
 
 
 class LookupFailed(Exception):
     """Raised inside a client; turned into an `error` result before it leaves the client."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, **details: Any) -> None:
         super().__init__(f"{code}: {message}")
-        self.failure = LookupFailure(code, message)
+        self.failure = LookupFailure(code, message, **details)
 
 
 @dataclass(frozen=True, slots=True)

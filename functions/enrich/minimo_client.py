@@ -7,11 +7,13 @@ from urllib.parse import quote
 
 import requests
 
-import http_session
+from api_errors import ErrorRules, failure_from
 from deadlines import Deadline
 from http_session import ApiConnection
 from lookup_results import LookupFailed, MinimoResult
 
+# Errors are {"error": {"code", "message", "details"}}; 429 exists, with no published numbers.
+ERROR_RULES = ErrorRules(api="Minimo")
 # What JavaScript's encodeURIComponent leaves alone besides letters and digits (quote keeps "_.-~").
 _URI_COMPONENT_SAFE = "!*'()"
 
@@ -47,8 +49,10 @@ class MinimoClient:
         )
         if response.status_code == 404:
             return MinimoResult("not_found")
+        if 300 <= response.status_code < 400:
+            raise LookupFailed("invalid_response", "Minimo answered with a redirect")
         if response.status_code != 200:
-            raise http_session.unexpected_answer("Minimo", response)
+            raise failure_from(response, ERROR_RULES)
         contact = _contact_from(response)
         if contact.get("deleted") is True:  # the API hides soft-deleted contacts; so do we
             return MinimoResult("not_found")

@@ -11,6 +11,7 @@ import boto3
 from botocore.config import Config
 
 import http_session
+import sales_client
 from api_keys import ApiKeyStore
 from delivery_ledger import DeliveryLedger
 from email_extraction import EmailFinder
@@ -19,6 +20,7 @@ from http_session import ApiConnection
 from lookup_cache import LookupCache
 from minimo_client import MinimoClient
 from queue_sender import QueueSender
+from request_pacing import RequestPacer
 from sales_client import SalesClient
 from settings import ENVIRONMENT_VARIABLES, Settings
 
@@ -46,15 +48,47 @@ class Runtime:
     def from_settings(cls, settings: Settings) -> Runtime:
         keys = ApiKeyStore(settings)
 
-        def connection(base_url: str, api_key: Callable[[], str | None]) -> ApiConnection:
+        def connection(
+            name: str,
+            base_url: str,
+            api_key: Callable[[], str | None],
+            max_rps: float | None,
+            retry_statuses: frozenset[int],
+        ) -> ApiConnection:
             session = http_session.build_session(
-                pool_size=settings.max_concurrency, max_attempts=settings.lookup_max_attempts
+                pool_size=settings.max_concurrency,
+                max_attempts=settings.lookup_max_attempts,
+                retry_statuses=retry_statuses,
             )
-            return ApiConnection(base_url, api_key, session, settings.http_timeout_seconds)
+            return ApiConnection(
+                name,
+                base_url,
+                api_key,
+                session,
+                settings.http_timeout_seconds,
+                pacer=RequestPacer(max_rps) if max_rps else None,
+            )
 
-        minimo = MinimoClient(connection(settings.minimo_base_url, keys.minimo_key))
+        minimo = MinimoClient(
+            connection(
+                "Minimo",
+                settings.minimo_base_url,
+                keys.minimo_key,
+                settings.minimo_api_max_rps,
+                http_session.RETRYABLE_STATUSES,
+            )
+        )
         sales = SalesClient(
-            connection(settings.sales_api_base_url, keys.sales_key), settings.sales_relationships
+            connection(
+                "the sales API",
+                settings.sales_api_base_url,
+                keys.sales_key,
+                settings.sales_api_max_rps,
+                sales_client.RETRY_STATUSES,
+            ),
+            version=settings.sales_api_version,
+            account=settings.sales_api_account,
+            relationships=settings.sales_relationships,
         )
         return cls(
             settings=settings,
@@ -95,3 +129,13 @@ def current_runtime(env: Mapping[str, str] = os.environ) -> Runtime:
                 _current[1].close()
             _current = (fingerprint, Runtime.from_settings(Settings.from_env(env)))
         return _current[1]
+
+
+def forget_current_runtime() -> None:
+    """Drops the container's Runtime, as a new container starts without one (tests use it so
+    that one test's pacing, cache and pools never reach the next)."""
+    global _current
+    with _lock:
+        if _current is not None:
+            _current[1].close()
+        _current = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -9,6 +10,11 @@ RELATIONSHIPS = ("self", "customer", "supplier")
 # `auto` picks the Typeform, Tally or GitHub preset when the route's provider names it.
 SIGNATURE_SCHEMES = ("auto", "standard-webhooks", "typeform", "tally", "github")
 DEFAULT_MINIMO_BASE_URL = "https://api.minimo.it/public/v1"
+# The version OpenMRP's TypeScript SDK pins; the gateway refuses requests without one.
+DEFAULT_SALES_API_VERSION = "1.0.forge-preview.8"
+# OpenMRP allows 20 requests per second per client.
+DEFAULT_SALES_API_MAX_RPS = 20.0
+_HEADER_VALUE = re.compile(r"[!-~]{1,128}")  # printable ASCII, no spaces: safe in a header
 
 # Every variable the function reads; the template tests check template.yaml sets them.
 ENVIRONMENT_VARIABLES = (
@@ -23,6 +29,10 @@ ENVIRONMENT_VARIABLES = (
     "EMAIL_PATHS",
     "REQUIRE_EMAIL",
     "SALES_RELATIONSHIPS",
+    "SALES_API_VERSION",
+    "SALES_API_ACCOUNT",
+    "SALES_API_MAX_RPS",
+    "MINIMO_API_MAX_RPS",
     "RELATIONSHIP_PRECEDENCE",
     "HTTP_TIMEOUT_SECONDS",
     "LOOKUP_MAX_ATTEMPTS",
@@ -51,6 +61,11 @@ class Settings:
     email_paths: tuple[str, ...] = ()
     require_email: bool = False
     sales_relationships: tuple[str, ...] = ()
+    sales_api_version: str = DEFAULT_SALES_API_VERSION
+    sales_api_account: str | None = None
+    # Requests per second one container sends to each API; None: not paced.
+    sales_api_max_rps: float | None = DEFAULT_SALES_API_MAX_RPS
+    minimo_api_max_rps: float | None = None
     relationship_precedence: tuple[str, ...] = RELATIONSHIPS
     http_timeout_seconds: float = 3.0
     lookup_max_attempts: int = 3
@@ -78,6 +93,10 @@ class Settings:
             email_paths=reader.csv("EMAIL_PATHS"),
             require_email=reader.boolean("REQUIRE_EMAIL", default=False),
             sales_relationships=reader.relationships("SALES_RELATIONSHIPS", default=()),
+            sales_api_version=reader.header_value("SALES_API_VERSION") or DEFAULT_SALES_API_VERSION,
+            sales_api_account=reader.account("SALES_API_ACCOUNT"),
+            sales_api_max_rps=reader.rate("SALES_API_MAX_RPS", DEFAULT_SALES_API_MAX_RPS),
+            minimo_api_max_rps=reader.rate("MINIMO_API_MAX_RPS", None),
             relationship_precedence=reader.relationships(
                 "RELATIONSHIP_PRECEDENCE", default=RELATIONSHIPS
             ),
@@ -128,6 +147,27 @@ class _EnvReader:
         if not number >= minimum:  # also rejects NaN
             raise ConfigurationError(f"{name} must be at least {minimum:g}")
         return number
+
+    def header_value(self, name: str) -> str | None:
+        value = self.text(name)
+        if value is not None and not _HEADER_VALUE.fullmatch(value):
+            raise ConfigurationError(f"{name} must be printable ASCII without spaces")
+        return value
+
+    def account(self, name: str) -> str | None:
+        value = self.header_value(name)
+        if value is not None and not value.startswith("acct_"):
+            raise ConfigurationError(f"{name} must be an account id (acct_...)")
+        return value
+
+    def rate(self, name: str, default: float | None) -> float | None:
+        """Requests per second; `0` (or unset with no default) turns pacing off."""
+        if self.text(name) is None:
+            return default
+        rate = self.number(name, 0.0, minimum=0)
+        if rate > 1_000_000:  # also rejects inf
+            raise ConfigurationError(f"{name} must be at most 1000000")
+        return rate or None
 
     def choice(self, name: str, allowed: tuple[str, ...], *, default: str) -> str:
         value = (self.text(name) or default).lower()

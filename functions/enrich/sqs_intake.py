@@ -4,7 +4,9 @@ The whole batch is enriched and forwarded together (addresses deduplicated, look
 parallel, SendMessageBatch), then Powertools' batch processor reports exactly the records that
 could not be forwarded or were refused, so SQS redelivers only those (and, in the end, moves them
 to the intake queue's dead-letter queue). A lookup failure is never a record failure: such an
-event is forwarded as `partial`.
+event is forwarded as `partial`. A lookup that only had to wait longer than the invocation had
+left (a rate limit's Retry-After, the pacing of a large batch) is not a failure either: its
+record is handed back, to be enriched when SQS delivers it again.
 """
 
 from __future__ import annotations
@@ -50,7 +52,9 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
             )
             failures[record.message_id] = refusal.code
 
-    outcomes = enrich_and_forward(list(deliveries.values()), runtime, Deadline.for_lookups(context))
+    outcomes = enrich_and_forward(
+        list(deliveries.values()), runtime, Deadline.for_lookups(context), hand_back_waits=True
+    )
     for message_id, outcome in zip(deliveries, outcomes, strict=True):
         if not outcome.forwarded:
             failures[message_id] = outcome.failure or "not_forwarded"

@@ -26,13 +26,24 @@ def test_found_in_both(stack, invoke):
     assert (enrichment["contact_id"], enrichment["relationship"]) == (42, "customer")
     assert enrichment["minimo"]["status"] == enrichment["sales"]["status"] == "found"
     [match] = enrichment["sales"]["matches"]
+    # OpenMRP expands `account` for your own account only: a customer's comes back null.
     assert match == {
         "id": "au_01H0001",
         "relationship": "customer",
-        "account_id": "acc_01HACME",
-        "account_name": "Acme Corp",
+        "account_id": None,
+        "account_name": None,
         "account_user_status": "active",
     }
+
+
+def test_your_own_account_is_named(stack, invoke):
+    enrichment = enrich(invoke, stack, "admin@our-company.example")
+    [match] = enrichment["sales"]["matches"]
+    assert (match["relationship"], match["account_id"], match["account_name"]) == (
+        "self",
+        "acc_01HOURS",
+        "Our Company",
+    )
 
 
 def test_neither_knows_the_address(stack, invoke):
@@ -49,38 +60,75 @@ def test_soft_deleted_minimo_contact_is_not_found(stack, invoke):
 
 
 def test_every_page_of_sales_matches_is_collected(stack, invoke):
+    """The endpoint does not paginate today; if it starts to, every page is followed."""
+    stack.sales.set_page_size(2)
     enrichment = enrich(invoke, stack, "shared@multi.example")
     matches = enrichment["sales"]["matches"]
-    assert len(matches) == 5
+    assert len(matches) == 4  # the active people; the removed one is never returned
     assert enrichment["relationship"] == "self"  # self beats customer and supplier by default
     pages = stack.sales.requests()
-    assert [p["page"] for p in pages] == [1, 2, 3]
-    assert [p["path"] for p in pages][1:] == [
-        "/v1/sales/contacts/actions/find-by-email?cursor=2",
-        "/v1/sales/contacts/actions/find-by-email?cursor=4",
-    ]
-    assert all(p["body"] == pages[0]["body"] for p in pages)  # the same body on every page
-    assert {m["account_user_status"] for m in matches} == {"active", "removed"}
+    assert [p["page"] for p in pages] == [1, 2]
+    first, second = (p["path"] for p in pages)
+    assert first == "/v1/sales/contacts/actions/find-by-email?include=account&include=account_user"
+    assert second == first + "&cursor=2"  # the page link, followed as given
+    assert all(p["body"] == {"email": "shared@multi.example"} for p in pages)
+    assert len({p["headers"]["idempotency-key"] for p in pages}) == 2  # a key per request
+
+
+def test_page_links_are_bounded(stack, invoke):
+    stack.sales.set_page_size(1)
+    stack.sales.add_faults(
+        [{"body": _page_linking_to_itself(), "status": 200}] * 20, email="shared@multi.example"
+    )
+    enrichment = enrich(invoke, stack, "shared@multi.example")
+    assert enrichment["sales"]["status"] == "found"
+    assert len(stack.sales.requests()) == 10  # MAX_PAGES
+
+
+def _page_linking_to_itself() -> dict:
+    return {
+        "object": "list",
+        "page_info": {"next_page_url": "/v1/sales/contacts/actions/find-by-email?cursor=0"},
+        "data": [{"id": "au_loop", "object": "contact_match", "relationship": "customer"}],
+    }
 
 
 def test_relationship_precedence_and_filter_are_configurable(stack, invoke, function_env):
     function_env(RELATIONSHIP_PRECEDENCE="supplier,customer,self")
     assert enrich(invoke, stack, "shared@multi.example")["relationship"] == "supplier"
 
-    function_env(SALES_RELATIONSHIPS="customer")
+    function_env(SALES_RELATIONSHIPS="customer,self")
     enrichment = enrich(invoke, stack, "shared@multi.example")
-    assert {m["relationship"] for m in enrichment["sales"]["matches"]} == {"customer"}
-    assert stack.sales.requests()[-1]["body"]["relationships"] == ["customer"]
+    assert {m["relationship"] for m in enrichment["sales"]["matches"]} == {"customer", "self"}
+    request = stack.sales.requests()[-1]
+    assert request["path"].endswith(
+        "?relationships=customer&relationships=self&include=account&include=account_user"
+    )
+    assert request["body"] == {"email": "shared@multi.example"}
 
 
-def test_the_sales_request_is_what_the_api_documents(stack, invoke):
+def test_the_sales_request_is_what_openmrp_wants(stack, invoke):
     enrich(invoke, stack, "customer@example.com")
     [request] = stack.sales.requests()
     assert request["method"] == "POST"
-    assert request["body"] == {"email": "customer@example.com", "include": ["account_user"]}
-    assert request["headers"]["content-type"] == "application/json"
-    assert request["headers"]["idempotency-key"]
+    assert request["status"] == 200
+    # The body is {"email"} alone; filters and expansions are query parameters.
+    assert request["body"] == {"email": "customer@example.com"}
+    assert request["path"].endswith("?include=account&include=account_user")
+    headers = request["headers"]
+    assert headers["content-type"] == "application/json"
+    assert headers["openmrp-version"] == "1.0.forge-preview.8"
+    assert "openmrp-account" not in headers
+    assert 0 < len(headers["idempotency-key"]) <= 255
     assert request["authorized"] is True
+
+
+def test_the_version_and_account_headers_are_configurable(stack, invoke, function_env):
+    function_env(SALES_API_VERSION="1.0.forge-preview.5", SALES_API_ACCOUNT="acct_01HOTHER")
+    enrich(invoke, stack, "customer@example.com")
+    [request] = stack.sales.requests()
+    assert request["headers"]["openmrp-version"] == "1.0.forge-preview.5"
+    assert request["headers"]["openmrp-account"] == "acct_01HOTHER"
 
 
 @pytest.mark.parametrize(
@@ -148,7 +196,11 @@ def test_failures_after_the_last_attempt_make_the_event_partial(stack, invoke):
     assert enrichment["minimo"] == {
         "status": "error",
         "contact": None,
-        "error": {"code": "unavailable", "message": "Minimo answered HTTP 503"},
+        # Minimo's own envelope: its code, and its message after ours.
+        "error": {
+            "code": "service_unavailable",
+            "message": "Minimo answered HTTP 503: Service Unavailable",
+        },
     }
     assert enrichment["relationship"] == "customer"  # the sales API still answered
     assert len(stack.minimo.requests()) == 3  # LOOKUP_MAX_ATTEMPTS
@@ -185,8 +237,9 @@ def test_truncated_answer_is_an_error_not_a_crash(stack, invoke):
     ("overrides", "api", "code"),
     [
         ({"MINIMO_API_KEY": "mn-sandbox-wrong"}, "minimo", "unauthorized"),
-        ({"SALES_API_KEY": "wrong"}, "sales", "unauthorized"),
-        ({"SALES_API_KEY": "sk_sandbox_readonly_3Hd9Kf6Zb1"}, "sales", "forbidden"),
+        ({"SALES_API_KEY": "wrong"}, "sales", "invalid_credentials"),
+        ({"SALES_API_KEY": "sk_sandbox_readonly_3Hd9Kf6Zb1"}, "sales", "insufficient_permissions"),
+        ({"SALES_API_VERSION": "2024-01-01"}, "sales", "api_version_invalid"),
         ({"MINIMO_API_KEY": None}, "minimo", "missing_api_key"),
     ],
 )
@@ -223,7 +276,7 @@ def test_no_retry_outlives_the_invocation(stack, invoke):
     started = time.monotonic()
     enrichment = enrich(invoke, stack, "customer@example.com", timeout=6)
     assert time.monotonic() - started < 6
-    assert enrichment["minimo"]["error"]["code"] == "unavailable"
+    assert enrichment["minimo"]["error"]["code"] == "service_unavailable"
     assert len(stack.minimo.requests()) == 1  # waiting 30 s would not fit: given up at once
 
 

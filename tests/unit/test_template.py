@@ -28,7 +28,7 @@ from settings import ENVIRONMENT_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "functions" / "enrich"
-DESIGN = ROOT / ".." / "shared" / "DESIGN.md"
+README = ROOT / "README.md"
 
 # Read only by local runs: deployed, the keys and the webhook secret come from Secrets Manager.
 LOCAL_ONLY = {"MINIMO_API_KEY", "SALES_API_KEY", "WEBHOOK_SECRET"}
@@ -235,10 +235,13 @@ def queues_without_tls_policy(template: dict[str, Any]) -> list[str]:
     return sorted(set(resources(template, "AWS::SQS::Queue")) - guarded)
 
 
-def design_variables() -> set[str]:
-    """The environment variables of DESIGN.md's table (first column, `NAME` cells)."""
+def documented_variables() -> set[str]:
+    """The environment variables of the README's configuration table (first column)."""
+    text = README.read_text()
+    section = text[text.index("## Configuration") :]
+    section = section[: section.index("\n## ", 1)]
     names: set[str] = set()
-    for line in DESIGN.read_text().splitlines():
+    for line in section.splitlines():
         if line.startswith("|"):
             first_cell = line.split("|")[1]
             names |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", first_cell))
@@ -276,7 +279,7 @@ def environment_reads(source: str) -> set[str]:
 
 
 def variables_the_function_needs() -> set[str]:
-    known = design_variables() if DESIGN.exists() else set()
+    known = documented_variables()
     names = known | settings_variables(known) | set(ENVIRONMENT_VARIABLES)
     for path in FUNCTION_DIR.glob("*.py"):
         names |= environment_reads(path.read_text())
@@ -622,13 +625,15 @@ def test_the_function_environment_covers_what_the_code_reads(deployed):
         assert not LOCAL_ONLY & set(variables), "keys belong in Secrets Manager"
 
 
-def test_the_function_environment_covers_the_design_table(everything):
-    if not DESIGN.exists():
-        pytest.skip(f"{DESIGN} is not there")
-    names = design_variables()
+def test_the_function_environment_covers_the_readme_table(everything):
+    names = documented_variables()
     assert len(names) >= 15, "the table was not found"
     variables = everything["Resources"]["EnrichFunction"]["Properties"]["Environment"]["Variables"]
     assert sorted(names - LOCAL_ONLY - set(variables)) == []
+
+
+def test_every_variable_the_code_reads_is_documented():
+    assert sorted(set(ENVIRONMENT_VARIABLES) - documented_variables()) == []
 
 
 def test_the_environment_scan_sees_direct_reads():
