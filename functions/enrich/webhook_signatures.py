@@ -31,8 +31,7 @@ GITHUB = "github"
 # SIGNATURE_SCHEME=auto picks a preset when the route's provider label names one.
 AUTO = "auto"
 TOLERANCE_SECONDS = 5 * 60
-
-
+# Presets sign the body alone: no timestamp, no id.
 PRESETS = (TYPEFORM, TALLY, GITHUB)
 
 
@@ -80,7 +79,7 @@ def check(
     *,
     now: Callable[[], float] = time.time,
 ) -> None:
-    """Returns if the request may in; raises a Refusal (401, or 503 when nothing can verify it)."""
+    """Returns if the request may go in; raises a Refusal (401, or 503 when no secret exists)."""
     if not secrets:
         if schemes.allow_unsigned:
             return
