@@ -2,16 +2,24 @@
 
 For each sample it prints the handler's answer and what arrived on the output queue, then a
 one-line summary. Nothing here needs an AWS account, Docker or the internet.
+
+Signature checks are on, as deployed: each HTTP sample is signed just before it is sent, the way
+its sender would sign it (Typeform and Tally with their own secrets, everyone else with Standard
+Webhooks and the shared secret).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
 import json
+import secrets
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from local import webhook_signing
 from local.invoker import invoke, load_handler
 from local.stack import LocalStack
 
@@ -28,13 +36,24 @@ def main() -> int:
     quiet = {"LOG_LEVEL": "INFO" if args.verbose else "CRITICAL"}
     if not args.verbose:
         quiet["POWERTOOLS_METRICS_DISABLED"] = "true"
-    with LocalStack() as stack, stack.apply_env(**quiet):
+    provider_secrets = {provider: secrets.token_urlsafe(24) for provider in ("typeform", "tally")}
+    with (
+        LocalStack() as stack,
+        stack.apply_env(
+            **quiet,
+            ALLOW_UNSIGNED_WEBHOOKS="false",
+            WEBHOOK_SECRET=stack.webhook_secret,
+            WEBHOOK_SECRETS=json.dumps(provider_secrets),
+        ),
+    ):
         print(f"moto {stack.moto_url} · Minimo {stack.minimo.url} · sales API {stack.sales.url}")
         handler = load_handler()
         statuses: Counter[str] = Counter()
         answers: Counter[str] = Counter()
         for path in files:
             event = json.loads(path.read_text())
+            if is_http(event):
+                sign_http_event(event, stack.webhook_secret, provider_secrets)
             invocation = invoke(handler, event)
             answer = describe_answer(invocation)
             answers[answer.split()[0] if answer[0].isdigit() else answer.split(":")[0]] += 1
@@ -55,6 +74,33 @@ def main() -> int:
         print(f"\n{len(files)} events → {total} messages on the queue ({by_status})")
         print(f"answers: {by_answer}")
     return 0
+
+
+def is_http(event: Any) -> bool:
+    return isinstance(event, dict) and (
+        "httpMethod" in event or "http" in event.get("requestContext", {})
+    )
+
+
+def sign_http_event(event: dict[str, Any], shared: str, own: dict[str, str]) -> None:
+    """Adds the signature headers its sender would: a provider with its own secret signs with its
+    preset, any other with Standard Webhooks (reusing the event's delivery id as webhook-id)."""
+    body = (event.get("body") or "").encode()
+    if event.get("isBase64Encoded"):
+        body = base64.b64decode(body)
+    path = event.get("rawPath") or event.get("path") or ""
+    provider = (event.get("pathParameters") or {}).get("provider") or path.rstrip("/")
+    provider = provider.rsplit("/", 1)[-1].lower()
+    headers = {k.lower(): v for k, v in event["headers"].items()}
+    msg_id = headers.get("webhook-id") or headers.get("idempotency-key")
+    msg_id = msg_id or "msg_" + hashlib.sha256(body).hexdigest()[:26]
+    scheme, secret = (provider, own[provider]) if provider in own else ("standard-webhooks", shared)
+    signature = webhook_signing.sign(scheme, secret, body, msg_id)
+    if "httpMethod" in event:  # REST API (v1): headers as sent, and their multi-value twins
+        event["headers"].update(signature)
+        event["multiValueHeaders"].update({k: [v] for k, v in signature.items()})
+    else:  # HTTP API and Function URL (v2): lower-case names
+        event["headers"].update({k.lower(): v for k, v in signature.items()})
 
 
 def describe_answer(invocation: Any) -> str:

@@ -1,38 +1,5 @@
-"""Signs requests the way each sender does, written from the senders' documentation: the tests'
-own implementation, independent of the code under test."""
+"""The senders' signatures, for the tests: see local/webhook_signing.py."""
 
-from __future__ import annotations
+from local.webhook_signing import github, sign, standard_webhooks, tally, typeform
 
-import base64
-import hashlib
-import hmac
-import time
-
-
-def standard_webhooks(secret: str, msg_id: str, body: bytes, timestamp: int | None = None) -> dict:
-    """v1,<base64 HMAC-SHA256(key, "id.timestamp.body")>; a whsec_ key is base64."""
-    sent_at = str(int(time.time()) if timestamp is None else timestamp)
-    key = base64.b64decode(secret[6:]) if secret.startswith("whsec_") else secret.encode()
-    digest = hmac.new(key, f"{msg_id}.{sent_at}.".encode() + body, hashlib.sha256).digest()
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": sent_at,
-        "webhook-signature": "v1," + base64.b64encode(digest).decode(),
-    }
-
-
-def typeform(secret: str, body: bytes) -> dict:
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    return {"Typeform-Signature": "sha256=" + base64.b64encode(digest).decode()}
-
-
-def tally(secret: str, body: bytes) -> dict:
-    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
-    return {"Tally-Signature": base64.b64encode(digest).decode()}
-
-
-def github(secret: str, body: bytes) -> dict:
-    return {
-        "X-Hub-Signature-256": "sha256="
-        + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    }
+__all__ = ["github", "sign", "standard_webhooks", "tally", "typeform"]

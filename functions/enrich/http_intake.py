@@ -107,16 +107,27 @@ def raw_body(request: ProxyEvent, max_bytes: int) -> bytes:
 def check_signature(
     runtime: Runtime, provider: str | None, headers: Mapping[str, str], body: bytes
 ) -> None:
-    """When a webhook secret is configured, the request must be signed with it (else 401)."""
+    """The request must be signed for its route (401). With no webhook secret at all: a
+    deployed function (keys in Secrets Manager) refuses with 503 unless unsigned webhooks are
+    explicitly allowed; a local run without WEBHOOK_SECRET has its checks off."""
     try:
-        secrets = runtime.keys.current().webhook_secrets
+        keys = runtime.keys.current()
     except SecretUnavailable:  # fail closed: an unreadable secret never means "checks off"
         raise Refusal(
             503, "unavailable", "the webhook secret cannot be read; retry later"
         ) from None
-    if secrets:
-        scheme = webhook_signatures.scheme_for(runtime.settings.signature_scheme, provider)
-        webhook_signatures.verify(scheme, secrets, headers, body)
+    settings = runtime.settings
+    webhook_signatures.check(
+        webhook_signatures.RouteSchemes(
+            settings.signature_scheme,
+            dict(settings.signature_routes),
+            settings.allow_unsigned_webhooks or settings.api_keys_secret_arn is None,
+        ),
+        webhook_signatures.WebhookSecrets(keys.webhook_secrets, keys.provider_webhook_secrets),
+        provider,
+        headers,
+        body,
+    )
 
 
 def http_response(

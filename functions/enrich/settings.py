@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 RELATIONSHIPS = ("self", "customer", "supplier")
 # `auto` picks the Typeform, Tally or GitHub preset when the route's provider names it.
 SIGNATURE_SCHEMES = ("auto", "standard-webhooks", "typeform", "tally", "github")
+# SIGNATURE_ROUTES fixes a route's scheme: `provider=scheme` pairs (no `auto` there).
+ROUTE_SIGNATURE_SCHEMES = SIGNATURE_SCHEMES[1:]
 DEFAULT_MINIMO_BASE_URL = "https://api.minimo.it/public/v1"
 # The version OpenMRP's TypeScript SDK pins; the gateway refuses requests without one.
 DEFAULT_SALES_API_VERSION = "1.0.forge-preview.8"
@@ -26,6 +28,9 @@ ENVIRONMENT_VARIABLES = (
     "API_KEYS_SECRET_ARN",
     "WEBHOOK_SECRET",
     "SIGNATURE_SCHEME",
+    "SIGNATURE_ROUTES",
+    "WEBHOOK_SECRETS",
+    "ALLOW_UNSIGNED_WEBHOOKS",
     "EMAIL_PATHS",
     "REQUIRE_EMAIL",
     "SALES_RELATIONSHIPS",
@@ -56,7 +61,12 @@ class Settings:
     minimo_api_key: str | None = field(default=None, repr=False)
     sales_api_key: str | None = field(default=None, repr=False)
     webhook_secret: str | None = field(default=None, repr=False)
+    # JSON {"<provider>": secret or [secrets]}: per-route secrets, for local runs.
+    webhook_secrets: str | None = field(default=None, repr=False)
     signature_scheme: str = "auto"
+    signature_routes: tuple[tuple[str, str], ...] = ()
+    # Only when no webhook secret is configured at all do unsigned requests get in, and only then.
+    allow_unsigned_webhooks: bool = False
     api_keys_secret_arn: str | None = None
     email_paths: tuple[str, ...] = ()
     require_email: bool = False
@@ -88,7 +98,10 @@ class Settings:
             minimo_api_key=reader.text("MINIMO_API_KEY"),
             sales_api_key=reader.text("SALES_API_KEY"),
             webhook_secret=reader.text("WEBHOOK_SECRET"),
+            webhook_secrets=reader.text("WEBHOOK_SECRETS"),
             signature_scheme=reader.choice("SIGNATURE_SCHEME", SIGNATURE_SCHEMES, default="auto"),
+            signature_routes=reader.routes("SIGNATURE_ROUTES", ROUTE_SIGNATURE_SCHEMES),
+            allow_unsigned_webhooks=reader.boolean("ALLOW_UNSIGNED_WEBHOOKS", default=False),
             api_keys_secret_arn=reader.text("API_KEYS_SECRET_ARN"),
             email_paths=reader.csv("EMAIL_PATHS"),
             require_email=reader.boolean("REQUIRE_EMAIL", default=False),
@@ -174,6 +187,20 @@ class _EnvReader:
         if value not in allowed:
             raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}")
         return value
+
+    def routes(self, name: str, schemes: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        """`provider=scheme` pairs; providers are matched case-insensitively."""
+        pairs = []
+        for item in self.csv(name):
+            provider, _, scheme = (part.strip().lower() for part in item.partition("="))
+            if not provider or "/" in provider or scheme not in schemes:
+                raise ConfigurationError(
+                    f"{name} must be provider=scheme pairs, the scheme one of {', '.join(schemes)}"
+                )
+            pairs.append((provider, scheme))
+        if len({provider for provider, _ in pairs}) != len(pairs):
+            raise ConfigurationError(f"{name} names a provider twice")
+        return tuple(pairs)
 
     def relationships(self, name: str, *, default: tuple[str, ...]) -> tuple[str, ...]:
         values = tuple(value.lower() for value in self.csv(name))

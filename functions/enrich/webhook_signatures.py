@@ -3,6 +3,11 @@
 What is signed is always the body exactly as it was sent (base64-decoded when API Gateway encoded
 it). Comparisons are constant-time. Several secrets may be valid at once (during a rotation), and
 a Standard Webhooks header may carry several signatures.
+
+A route's scheme is fixed by configuration, and a secret serves one scheme only. The presets sign
+the body alone, with no timestamp: were their key shared with another scheme, a signature captured
+under one scheme (a Standard Webhooks signature covers "id.timestamp.body") could be replayed as a
+preset signature, at any time, on a route that uses the preset.
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 
+from observability import logger
 from refusals import Refusal
 
 STANDARD = "standard-webhooks"
@@ -23,13 +31,93 @@ GITHUB = "github"
 # SIGNATURE_SCHEME=auto picks a preset when the route's provider label names one.
 AUTO = "auto"
 TOLERANCE_SECONDS = 5 * 60
+# Presets sign the body alone: no timestamp, no id.
+PRESETS = (TYPEFORM, TALLY, GITHUB)
 
 
 def scheme_for(configured: str, provider: str | None) -> str:
     if configured != AUTO:
         return configured
     label = (provider or "").lower()
-    return label if label in (TYPEFORM, TALLY, GITHUB) else STANDARD
+    return label if label in PRESETS else STANDARD
+
+
+@dataclass(frozen=True, slots=True)
+class RouteSchemes:
+    """Which scheme each route uses: SIGNATURE_ROUTES first, then SIGNATURE_SCHEME."""
+
+    default: str = AUTO
+    routes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    allow_unsigned: bool = False
+
+    def scheme(self, provider: str | None) -> str:
+        return self.routes.get(_label(provider)) or scheme_for(self.default, provider)
+
+    @property
+    def shared_scheme(self) -> str:
+        """The one scheme the shared secret (`webhook_secret`) serves."""
+        return STANDARD if self.default == AUTO else self.default
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSecrets:
+    shared: tuple[str, ...] = field(default=(), repr=False)
+    by_provider: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False
+    )
+
+    def __bool__(self) -> bool:
+        return bool(self.shared) or any(self.by_provider.values())
+
+
+def check(
+    schemes: RouteSchemes,
+    secrets: WebhookSecrets,
+    provider: str | None,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now: Callable[[], float] = time.time,
+) -> None:
+    """Returns if the request may go in; raises a Refusal (401, or 503 when no secret exists)."""
+    if not secrets:
+        if schemes.allow_unsigned:
+            return
+        logger.error("signature checks are on and no webhook secret is configured")
+        raise Refusal(503, "unavailable", "webhook signatures cannot be checked yet; retry later")
+    scheme = schemes.scheme(provider)
+    verify(scheme, route_secrets(schemes, secrets, provider, scheme), headers, body, now=now)
+
+
+def route_secrets(
+    schemes: RouteSchemes, secrets: WebhookSecrets, provider: str | None, scheme: str
+) -> tuple[str, ...]:
+    """The secrets that may sign for this route: its provider's own, else the shared ones when
+    the route uses the shared secret's scheme. A secret that another scheme uses too is refused."""
+    label = _label(provider)
+    own = secrets.by_provider.get(label, ())
+    candidates = own or (secrets.shared if scheme == schemes.shared_scheme else ())
+    if not candidates:
+        logger.error(
+            "no webhook secret for this route's signature scheme: give the provider its own",
+            extra={"provider": label, "scheme": scheme},
+        )
+        raise _unauthorized("no signature can be verified on this route")
+    elsewhere = set(secrets.shared) if scheme != schemes.shared_scheme else set()
+    for other, values in secrets.by_provider.items():
+        if schemes.scheme(other) != scheme:
+            elsewhere.update(values)
+    if elsewhere.intersection(candidates):
+        logger.error(
+            "a webhook secret serves two signature schemes: give each provider its own",
+            extra={"provider": label, "scheme": scheme},
+        )
+        raise _unauthorized("no signature can be verified on this route")
+    return candidates
+
+
+def _label(provider: str | None) -> str:
+    return (provider or "").strip().lower()
 
 
 def verify(

@@ -77,3 +77,52 @@ def test_keys_stay_out_of_repr():
     )
     assert "s3cr3t" not in repr(settings)
     assert "k3y" not in repr(settings)
+
+
+def test_signatures_are_required_unless_explicitly_allowed():
+    assert Settings.from_env(REQUIRED).allow_unsigned_webhooks is False
+    allowed = Settings.from_env({**REQUIRED, "ALLOW_UNSIGNED_WEBHOOKS": "true"})
+    assert allowed.allow_unsigned_webhooks is True
+    with pytest.raises(ConfigurationError, match="ALLOW_UNSIGNED_WEBHOOKS"):
+        Settings.from_env({**REQUIRED, "ALLOW_UNSIGNED_WEBHOOKS": "sometimes"})
+
+
+def test_signature_routes():
+    assert Settings.from_env(REQUIRED).signature_routes == ()
+    settings = Settings.from_env(
+        {**REQUIRED, "SIGNATURE_ROUTES": " Contact-Form = tally , typeform=standard-webhooks "}
+    )
+    assert settings.signature_routes == (
+        ("contact-form", "tally"),
+        ("typeform", "standard-webhooks"),
+    )
+
+
+@pytest.mark.parametrize(
+    "value", ["tally", "a=auto", "a=hmac", "=tally", "a/b=tally", "a=tally,A=github"]
+)
+def test_bad_signature_routes_name_the_variable(value):
+    with pytest.raises(ConfigurationError, match="SIGNATURE_ROUTES"):
+        Settings.from_env({**REQUIRED, "SIGNATURE_ROUTES": value})
+
+
+def test_per_provider_secrets_stay_out_of_repr():
+    settings = Settings.from_env({**REQUIRED, "WEBHOOK_SECRETS": '{"tally": "t4lly-s3cr3t"}'})
+    assert "t4lly-s3cr3t" not in repr(settings)
+
+
+@pytest.mark.parametrize("value", ["not json", '["a"]', '{"tally": 5}', '{"tally": ["a", 1]}'])
+def test_malformed_per_provider_secrets_name_the_variable_not_the_value(value):
+    from api_keys import ApiKeyStore
+
+    with pytest.raises(ConfigurationError, match="WEBHOOK_SECRETS") as caught:
+        ApiKeyStore(Settings.from_env({**REQUIRED, "WEBHOOK_SECRETS": value}))
+    assert value not in str(caught.value)
+
+
+def test_per_provider_secrets_are_read_case_insensitively():
+    from api_keys import ApiKeyStore
+
+    env = {**REQUIRED, "WEBHOOK_SECRETS": '{"Tally": ["old", "new"], "typeform": "tf", "x": ""}'}
+    keys = ApiKeyStore(Settings.from_env(env)).current()
+    assert dict(keys.provider_webhook_secrets) == {"tally": ("old", "new"), "typeform": ("tf",)}

@@ -31,7 +31,7 @@ FUNCTION_DIR = ROOT / "functions" / "enrich"
 README = ROOT / "README.md"
 
 # Read only by local runs: deployed, the keys and the webhook secret come from Secrets Manager.
-LOCAL_ONLY = {"MINIMO_API_KEY", "SALES_API_KEY", "WEBHOOK_SECRET"}
+LOCAL_ONLY = {"MINIMO_API_KEY", "SALES_API_KEY", "WEBHOOK_SECRET", "WEBHOOK_SECRETS"}
 # What AWSXRayDaemonWriteAccess grants. X-Ray has no resource-level permissions: AWS requires "*".
 XRAY_WRITE = {
     "xray:PutTraceSegments",
@@ -353,7 +353,9 @@ def test_the_scoping_check_catches_managed_policies(sam_template):
 
 def test_the_function_may_only_touch_its_own_resources(cfn):
     granted: dict[str, list[Any]] = {}
-    for _, statement in policy_statements(cfn):
+    for role, statement in policy_statements(cfn):
+        if role != "EnrichFunctionRole":
+            continue
         for action in _branches(statement["Action"]):
             granted.setdefault(action, []).extend(_branches(statement["Resource"]))
     assert granted.pop("sqs:SendMessage") == [
@@ -489,6 +491,8 @@ def test_alarms_cover_dead_letters_errors_throttles_and_lookups(everything):
     assert {
         "Errors",
         "Throttles",
+        "Duration",
+        "ApproximateAgeOfOldestMessage",
         "MinimoLookupErrors",
         "SalesLookupErrors",
         "LookupConfigErrors",
@@ -727,6 +731,305 @@ def test_the_dependencies_layer_is_built_for_arm64_python313(sam_template):
     assert (
         sam_template["Resources"]["EnrichFunction"]["Properties"]["CodeUri"] == "functions/enrich/"
     )
+
+
+# --- safe deploys: the live alias, gradual shifts, rollback ---------------------------------------
+ALIAS = {"Ref": "EnrichFunctionAliaslive"}
+
+
+def sources_off_the_alias(template: dict[str, Any]) -> list[str]:
+    """Every event source, invoke permission and the Function URL that does not target the alias."""
+    off: list[str] = []
+    for name, resource in template["Resources"].items():
+        props = resource.get("Properties", {})
+        kind = resource["Type"]
+        if kind in ("AWS::Lambda::Permission", "AWS::Lambda::EventSourceMapping"):
+            target = props["FunctionName"]
+        elif kind == "AWS::Lambda::Url":
+            target = props["TargetFunctionArn"]
+        elif kind == "AWS::Events::Rule":
+            target = [t["Arn"] for t in props["Targets"]]
+            target = target[0] if len(target) == 1 else target
+        elif kind == "AWS::ApiGatewayV2::Api" and "Body" in props:
+            integrations = [
+                operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+                for path in props["Body"]["paths"].values()
+                for operation in path.values()
+            ]
+            target = ALIAS if all("${EnrichFunctionAliaslive}" in i for i in integrations) else None
+        elif kind == "AWS::Lambda::EventInvokeConfig":
+            target = ALIAS if props.get("Qualifier") == "live" else None
+        else:
+            continue
+        if target != ALIAS:
+            off.append(name)
+    return sorted(off)
+
+
+def test_every_source_calls_the_live_alias(deployed):
+    for name, template in deployed.items():
+        assert sources_off_the_alias(template) == [], name
+    everything = deployed["everything-standard"]
+    kinds = {everything["Resources"][n]["Type"] for n in everything["Resources"]}
+    assert {
+        "AWS::Lambda::Url",
+        "AWS::Lambda::EventSourceMapping",
+        "AWS::Events::Rule",
+        "AWS::Lambda::EventInvokeConfig",
+    } <= kinds
+    assert everything["Outputs"]["FunctionArn"]["Value"] == ALIAS
+    [alias] = resources(everything, "AWS::Lambda::Alias").values()
+    assert alias["Properties"]["Name"] == "live"
+
+
+@pytest.mark.parametrize(
+    ("resource", "field"),
+    [
+        ("IntakeEventSourceMapping", "FunctionName"),
+        ("EnrichFunctionUrl", "TargetFunctionArn"),
+        ("FormSubmittedRulePermission", "FunctionName"),
+    ],
+)
+def test_the_alias_check_catches_latest(everything, resource, field):
+    broken = copy.deepcopy(everything)
+    broken["Resources"][resource]["Properties"][field] = {"Ref": "EnrichFunction"}
+    assert sources_off_the_alias(broken) == [resource]
+
+
+def test_every_property_change_publishes_a_version(sam_template):
+    function = sam_template["Resources"]["EnrichFunction"]["Properties"]
+    assert function["AutoPublishAlias"] == "live"
+    # Otherwise only a code change publishes one, and a changed setting never reaches the alias.
+    assert function["AutoPublishAliasAllProperties"] is True
+
+
+def test_deployments_shift_gradually_and_roll_back_on_the_alarms(sam_template, deployed):
+    default_type = sam_template["Parameters"]["DeploymentType"]["Default"]
+    assert default_type.startswith(("Canary", "Linear"))
+    for name, template in deployed.items():
+        [group] = resources(template, "AWS::CodeDeploy::DeploymentGroup").values()
+        props = group["Properties"]
+        config = props["DeploymentConfigName"]["Fn::Sub"]
+        assert config[0] == "CodeDeployDefault.Lambda${ConfigName}", name
+        assert config[1]["ConfigName"] == default_type, name
+        assert props["AlarmConfiguration"] == {
+            "Enabled": True,
+            "Alarms": [
+                {"Name": {"Ref": "FunctionErrorsAlarm"}},
+                {"Name": {"Ref": "ForwardFailuresAlarm"}},
+            ],
+        }
+        assert "DEPLOYMENT_STOP_ON_ALARM" in props["AutoRollbackConfiguration"]["Events"]
+        assert props["ServiceRoleArn"] == {"Fn::GetAtt": ["CodeDeployRole", "Arn"]}
+        [alias] = resources(template, "AWS::Lambda::Alias").values()
+        update = alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"]
+        assert update["DeploymentGroupName"] == {
+            "Ref": next(iter(resources(template, "AWS::CodeDeploy::DeploymentGroup")))
+        }
+    watched = alarmed_metrics(deployed["defaults"])
+    assert watched["FunctionErrorsAlarm"] == {"Errors"}
+    assert watched["ForwardFailuresAlarm"] == {"ForwardFailures"}
+
+
+def test_codedeploy_may_only_shift_this_alias(cfn):
+    role = cfn["Resources"]["CodeDeployRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role  # not the managed policies, which name no resource
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "codedeploy.amazonaws.com"}
+    granted = {
+        action: list(_branches(statement["Resource"]))
+        for name, statement in policy_statements(cfn)
+        if name == "CodeDeployRole"
+        for action in _branches(statement["Action"])
+    }
+    assert set(granted) == {
+        "lambda:GetAlias",
+        "lambda:UpdateAlias",
+        "lambda:GetProvisionedConcurrencyConfig",
+        "cloudwatch:DescribeAlarms",
+    }
+    function_name = cfn["Resources"]["EnrichFunction"]["Properties"]["FunctionName"]["Fn::Sub"]
+    for action in ("lambda:GetAlias", "lambda:UpdateAlias"):
+        arns = [arn["Fn::Sub"] for arn in granted[action]]
+        assert all(arn.split(":function:")[1].startswith(function_name) for arn in arns)
+        assert any(arn.endswith(":live") for arn in arns)
+    assert granted["cloudwatch:DescribeAlarms"] == [
+        {"Fn::GetAtt": ["FunctionErrorsAlarm", "Arn"]},
+        {"Fn::GetAtt": ["ForwardFailuresAlarm", "Arn"]},
+    ]
+    assert not [r for r in cfn["Resources"] if r.startswith("CodeDeployServiceRole")]
+
+
+@pytest.mark.parametrize(
+    ("enabled", "apply_on"), [("false", "None"), ("true", "PublishedVersions")]
+)
+def test_snapstart_only_when_asked(sam_template, enabled, apply_on):
+    parameters = {**REQUIRED, "EnableSnapStart": enabled}
+    template = effective(sam_transform(sam_template, parameters), parameters)
+    function = template["Resources"]["EnrichFunction"]["Properties"]
+    assert function["SnapStart"] == {"ApplyOn": apply_on}
+    assert sam_template["Parameters"]["EnableSnapStart"]["Default"] == "false"
+
+
+# --- logs ---------------------------------------------------------------------------------------
+def test_platform_and_application_logs_are_json_with_levels_as_parameters(sam_template, deployed):
+    parameters = sam_template["Parameters"]
+    for template in deployed.values():
+        function = template["Resources"]["EnrichFunction"]["Properties"]
+        assert function["LoggingConfig"] == {
+            "LogGroup": {"Ref": "EnrichFunctionLogGroup"},
+            "LogFormat": "JSON",
+            "ApplicationLogLevel": {"Ref": "ApplicationLogLevel"},
+            "SystemLogLevel": {"Ref": "SystemLogLevel"},
+        }
+        # Powertools takes its level from Lambda (AWS_LAMBDA_LOG_LEVEL); nothing may disagree.
+        variables = function["Environment"]["Variables"]
+        assert not {"LOG_LEVEL", "POWERTOOLS_LOG_LEVEL"} & set(variables)
+    assert parameters["ApplicationLogLevel"]["Default"] == "INFO"
+    assert set(parameters["SystemLogLevel"]["AllowedValues"]) <= {"DEBUG", "INFO", "WARN"}
+    # EMF metric lines carry no level: Lambda files them as INFO and drops them above INFO, and
+    # every alarm on a custom metric would go blind.
+    assert set(parameters["ApplicationLogLevel"]["AllowedValues"]) <= {"TRACE", "DEBUG", "INFO"}
+
+
+# --- the public Function URL ---------------------------------------------------------------------
+def rule_failures(template: dict[str, Any], parameters: dict[str, str]) -> list[str]:
+    """The Rules CloudFormation would refuse a deployment with, for these parameter values."""
+    values = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
+    values.update(parameters)
+
+    def evaluate(expr: Any) -> Any:
+        if isinstance(expr, dict) and len(expr) == 1:
+            [(key, arg)] = expr.items()
+            if key == "Ref":
+                return values[arg]
+            if key == "Fn::Equals":
+                return str(evaluate(arg[0])) == str(evaluate(arg[1]))
+            if key == "Fn::Not":
+                return not evaluate(arg[0])
+            if key == "Fn::And":
+                return all(evaluate(a) for a in arg)
+            if key == "Fn::Or":
+                return any(evaluate(a) for a in arg)
+            raise AssertionError(f"rule function {key} is not evaluated here")
+        return expr
+
+    return sorted(
+        name
+        for name, rule in template.get("Rules", {}).items()
+        if evaluate(rule.get("RuleCondition", True))
+        and not all(evaluate(a["Assert"]) for a in rule["Assertions"])
+    )
+
+
+@pytest.mark.parametrize(
+    ("parameters", "refused"),
+    [
+        (REQUIRED, False),
+        ({**REQUIRED, "EnableFunctionUrl": "true"}, True),
+        ({**REQUIRED, "EnableFunctionUrl": "true", "ReservedConcurrency": "50"}, False),
+        ({**REQUIRED, "EnableFunctionUrl": "true", "ReservedConcurrency": "0"}, False),
+        ({**REQUIRED, "ReservedConcurrency": "50"}, False),
+        (EVERYTHING_ON, False),
+    ],
+)
+def test_the_function_url_needs_reserved_concurrency(transformed, parameters, refused):
+    failures = rule_failures(transformed["defaults"], parameters)
+    assert failures == (["FunctionUrlNeedsReservedConcurrency"] if refused else [])
+    if not refused and parameters.get("EnableFunctionUrl") == "true":
+        template = effective(transformed["defaults"], parameters)
+        function = template["Resources"]["EnrichFunction"]["Properties"]
+        assert function["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
+
+
+# --- signatures ----------------------------------------------------------------------------------
+def test_signature_checks_are_on_unless_a_parameter_turns_them_off(sam_template, deployed):
+    from settings import Settings
+
+    parameter = sam_template["Parameters"]["AllowUnsignedWebhooks"]
+    assert parameter["Default"] == "false"
+    assert parameter["AllowedValues"] == ["true", "false"]
+    for name, template in deployed.items():
+        variables = template["Resources"]["EnrichFunction"]["Properties"]["Environment"][
+            "Variables"
+        ]
+        assert variables["ALLOW_UNSIGNED_WEBHOOKS"] == {"Ref": "AllowUnsignedWebhooks"}, name
+        assert variables["SIGNATURE_ROUTES"] == {"Ref": "SignatureRoutes"}, name
+        assert variables["SIGNATURE_SCHEME"] == {"Ref": "SignatureScheme"}, name
+    # What the function makes of the template's defaults: signatures required.
+    defaults = {
+        "OUTPUT_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/q",
+        "SALES_API_BASE_URL": "https://sales.example.com",
+        "ALLOW_UNSIGNED_WEBHOOKS": parameter["Default"],
+        "SIGNATURE_SCHEME": sam_template["Parameters"]["SignatureScheme"]["Default"],
+        "SIGNATURE_ROUTES": sam_template["Parameters"]["SignatureRoutes"]["Default"],
+    }
+    settings = Settings.from_env(defaults)
+    assert settings.allow_unsigned_webhooks is False
+    assert settings.signature_routes == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "template_accepts", "function_accepts"),
+    [
+        ("", True, True),
+        ("contact-form=tally", True, True),
+        ("contact-form=tally,typeform=standard-webhooks", True, True),
+        ("a=auto", False, False),
+        ("tally", False, False),
+        ("a=tally,A=github", True, False),  # one provider twice: only the function can tell
+        ("a=tally,", False, True),  # the function ignores the empty item
+    ],
+)
+def test_signature_routes_parameter_agrees_with_the_function(
+    sam_template, value, template_accepts, function_accepts
+):
+    """Nothing CloudFormation accepts for SignatureRoutes stops the function, but a duplicate."""
+    from settings import ConfigurationError, Settings
+
+    pattern = sam_template["Parameters"]["SignatureRoutes"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is template_accepts
+    env = {"OUTPUT_QUEUE_URL": "q", "SALES_API_BASE_URL": "s", "SIGNATURE_ROUTES": value}
+    if function_accepts:
+        Settings.from_env(env)
+    else:
+        with pytest.raises(ConfigurationError, match="SIGNATURE_ROUTES"):
+            Settings.from_env(env)
+
+
+# --- alarms on time ------------------------------------------------------------------------------
+def test_an_alarm_fires_at_80_percent_of_the_timeout(everything):
+    timeout_ms = everything["Resources"]["EnrichFunction"]["Properties"]["Timeout"] * 1000
+    [alarm] = [
+        a["Properties"]
+        for a in resources(everything, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "Duration"
+    ]
+    assert alarm["Namespace"] == "AWS/Lambda"
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "EnrichFunction"}}]
+    assert alarm["Statistic"] == "Maximum"
+    assert alarm["Threshold"] == 0.8 * timeout_ms
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_an_alarm_watches_the_intake_queues_oldest_message(deployed):
+    def age_alarms(template: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            a["Properties"]
+            for a in resources(template, "AWS::CloudWatch::Alarm").values()
+            if a["Properties"].get("MetricName") == "ApproximateAgeOfOldestMessage"
+        ]
+
+    assert age_alarms(deployed["defaults"]) == []
+    [alarm] = age_alarms(deployed["everything-standard"])
+    assert alarm["Namespace"] == "AWS/SQS"
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["IntakeQueue", "QueueName"]}}
+    ]
+    assert alarm["Statistic"] == "Maximum"
+    # Sooner than a failing record's trip to the DLQ: 5 receives x 120 s visibility.
+    assert 0 < alarm["Threshold"] < 5 * 120
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
 
 
 # --- helpers -----------------------------------------------------------------------------------

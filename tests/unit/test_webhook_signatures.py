@@ -1,7 +1,15 @@
-"""Signature checks against vectors the tests compute themselves (tests/signing.py) and the
-example published with the Standard Webhooks specification."""
+"""Signature checks against vectors the tests compute themselves (tests/signing.py), the
+example published with the Standard Webhooks specification, and its reference implementation."""
+
+import base64
+import string
+import time
+from datetime import UTC, datetime
 
 import pytest
+import standardwebhooks
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import webhook_signatures as signatures
 from refusals import Refusal
@@ -109,3 +117,135 @@ def test_auto_picks_a_preset_by_route_provider():
     assert signatures.scheme_for("auto", "website") == signatures.STANDARD
     assert signatures.scheme_for("auto", None) == signatures.STANDARD
     assert signatures.scheme_for("github", "typeform") == signatures.GITHUB
+
+
+# --- routes: a scheme per route, a secret per scheme ---------------------------------------------
+def route_secrets(secrets, provider, *, default="auto", routes=None):
+    schemes = signatures.RouteSchemes(default, routes or {})
+    return signatures.route_secrets(schemes, secrets, provider, schemes.scheme(provider))
+
+
+def test_signature_routes_win_over_the_default_scheme():
+    schemes = signatures.RouteSchemes("auto", {"contact-form": "tally", "typeform": "github"})
+    assert schemes.scheme("Contact-Form") == signatures.TALLY
+    assert schemes.scheme("typeform") == signatures.GITHUB
+    assert schemes.scheme("tally") == signatures.TALLY  # auto, by name
+    assert schemes.scheme("website") == signatures.STANDARD
+    assert signatures.RouteSchemes("github").scheme("website") == signatures.GITHUB
+
+
+def test_the_shared_secret_serves_the_default_scheme_only():
+    shared = signatures.WebhookSecrets(shared=("s",))
+    assert route_secrets(shared, "website") == ("s",)
+    assert route_secrets(shared, "tally", default="tally") == ("s",)
+    for provider in ("typeform", "tally", "github"):
+        with pytest.raises(Refusal) as caught:
+            route_secrets(shared, provider)  # auto: a preset route, no secret of its own
+        assert caught.value.status == 401
+    with pytest.raises(Refusal):
+        route_secrets(shared, "website", routes={"website": "github"})
+
+
+def test_a_providers_own_secret_is_for_its_route_only():
+    secrets = signatures.WebhookSecrets(shared=("s",), by_provider={"tally": ("t1", "t2")})
+    assert route_secrets(secrets, "TALLY") == ("t1", "t2")
+    assert route_secrets(secrets, "website") == ("s",)
+    # Two providers of one scheme may share a secret; two schemes may not.
+    same_scheme = signatures.WebhookSecrets(shared=("s",), by_provider={"site-b": ("s",)})
+    assert route_secrets(same_scheme, "site-b") == ("s",)
+
+
+@pytest.mark.parametrize(
+    ("secrets", "provider"),
+    [
+        (signatures.WebhookSecrets(shared=("s",), by_provider={"tally": ("s",)}), "tally"),
+        (signatures.WebhookSecrets(shared=("s",), by_provider={"tally": ("s",)}), "website"),
+        (signatures.WebhookSecrets(by_provider={"tally": ("x",), "github": ("x",)}), "github"),
+        (signatures.WebhookSecrets(by_provider={"tally": ("x", "y"), "typeform": ("y",)}), "tally"),
+    ],
+)
+def test_a_secret_shared_by_two_schemes_is_refused(secrets, provider):
+    with pytest.raises(Refusal) as caught:
+        route_secrets(secrets, provider)
+    assert (caught.value.status, caught.value.code) == (401, "unauthorized")
+
+
+def test_no_secret_at_all_fails_closed_unless_unsigned_is_allowed():
+    none = signatures.WebhookSecrets()
+    with pytest.raises(Refusal) as caught:
+        signatures.check(signatures.RouteSchemes(), none, "website", {}, BODY)
+    assert (caught.value.status, caught.value.code) == (503, "unavailable")
+    signatures.check(signatures.RouteSchemes(allow_unsigned=True), none, "website", {}, BODY)
+    empty_lists = signatures.WebhookSecrets(by_provider={"tally": ()})
+    with pytest.raises(Refusal):
+        signatures.check(signatures.RouteSchemes(), empty_lists, "website", {}, BODY)
+
+
+def test_allowing_unsigned_never_ignores_a_secret():
+    secrets = signatures.WebhookSecrets(by_provider={"tally": ("t",)})
+    with pytest.raises(Refusal) as caught:
+        signatures.check(signatures.RouteSchemes(allow_unsigned=True), secrets, "website", {}, BODY)
+    assert caught.value.status == 401
+
+
+# --- the Standard Webhooks reference implementation agrees, both ways ---------------------------
+# standardwebhooks (PyPI) is the specification's own library. It reads a str secret as base64
+# (with or without whsec_) and takes bytes as the raw key: our plain secrets are raw bytes.
+ids = st.text(alphabet=string.ascii_letters + string.digits + "_-", min_size=1, max_size=40)
+keys = st.binary(min_size=1, max_size=64)
+bodies = st.text(max_size=300).map(str.encode)  # the reference decodes the body as UTF-8
+
+
+def reference_for(our_secret: str) -> standardwebhooks.Webhook:
+    if our_secret.startswith("whsec_"):
+        return standardwebhooks.Webhook(our_secret)
+    return standardwebhooks.Webhook(our_secret.encode())
+
+
+def secret_from(key: bytes, plain: bool) -> str:
+    return base64.b64encode(key).hex() if plain else "whsec_" + base64.b64encode(key).decode()
+
+
+@settings(max_examples=200, deadline=None)
+@given(msg_id=ids, key=keys, plain=st.booleans(), body=bodies, skew=st.integers(-290, 290))
+def test_the_reference_verifies_what_we_sign(msg_id, key, plain, body, skew):
+    secret = secret_from(key, plain)
+    now = int(time.time())
+    headers = signing.standard_webhooks(secret, msg_id, body, timestamp=now + skew)
+    reference_for(secret).verify(body, headers, json_parse=False)
+    with pytest.raises(standardwebhooks.WebhookVerificationError):
+        reference_for(secret).verify(body + b"x", headers, json_parse=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(msg_id=ids, key=keys, plain=st.booleans(), body=bodies, skew=st.integers(-290, 290))
+def test_we_verify_what_the_reference_signs(msg_id, key, plain, body, skew):
+    secret = secret_from(key, plain)
+    now = int(time.time())
+    sent_at = datetime.fromtimestamp(now + skew, tz=UTC)
+    headers = {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(now + skew),
+        "webhook-signature": reference_for(secret).sign(msg_id, sent_at, body.decode()),
+    }
+    verify(signatures.STANDARD, [secret], headers, body, now=now)
+    assert "does not match" in refused(signatures.STANDARD, [secret], headers, body + b"x", now)
+    other = secret_from(key + b"!", plain)
+    assert "does not match" in refused(signatures.STANDARD, [other], headers, body, now)
+
+
+def test_the_reference_and_we_agree_on_the_tolerance():
+    now = int(time.time())
+    for skew, accepted in ((-290, True), (290, True), (-400, False), (400, False)):
+        headers = signing.standard_webhooks(SECRET, "msg_t", BODY, timestamp=now + skew)
+        try:
+            reference_for(SECRET).verify(BODY, headers, json_parse=False)
+            theirs = True
+        except standardwebhooks.WebhookVerificationError:
+            theirs = False
+        try:
+            verify(signatures.STANDARD, [SECRET], headers, now=now)
+            ours = True
+        except Refusal:
+            ours = False
+        assert theirs is ours is accepted, skew
