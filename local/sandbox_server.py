@@ -1,7 +1,8 @@
 """The HTTP machinery both sandbox APIs share: a threaded keep-alive server, injectable latency,
 per-request fault scripts, and a log of every API request received.
 
-Control routes (never logged as API requests):
+Control routes (never logged as API requests), from the table CONTROL_ROUTES; GET /__sandbox/
+lists them with a curl command for each:
   POST   /__sandbox/reset     clear faults, latency, the request log and stored idempotency keys
   PUT    /__sandbox/latency   {"seconds": 0.2}: every API request waits this long before answering
   POST   /__sandbox/faults    {"email": optional, "steps": [...]}: appends a script
@@ -22,18 +23,20 @@ does not apply to are answered normally and leave it in place.
 from __future__ import annotations
 
 import json
+import shlex
 import socket
 import struct
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
-from typing import Any
+from typing import Any, ClassVar
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -110,6 +113,90 @@ def route_not_found() -> ApiResponse:
     return error(404, "route_not_found", "No route matches this method and path")
 
 
+@dataclass(frozen=True)
+class ControlRoute:
+    """One /__sandbox/<name> route: what it runs, and how the index at /__sandbox/ explains it."""
+
+    method: str
+    name: str
+    summary: str
+    # (sandbox, JSON body or {}) → the answer; None answers {"ok": true}. ValueError, KeyError,
+    # TypeError and AttributeError answer 400: the body was not what the route takes.
+    run: Callable[[SandboxServer, Any], ApiResponse | None]
+    examples: tuple[tuple[str, Any], ...] = ()  # (what it does, the JSON body to send)
+    details: str = ""
+
+
+def _add_faults(sandbox: SandboxServer, data: Any) -> None:
+    steps = data["steps"]
+    if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
+        raise TypeError("steps must be a list of objects")
+    sandbox.add_faults(steps, data.get("email"))
+
+
+# Each sandbox serves its class's `control_routes`; an API with its own controls extends it:
+#     control_routes = (*CONTROL_ROUTES, ControlRoute("PUT", "rate-limit", ...))
+CONTROL_ROUTES: tuple[ControlRoute, ...] = (
+    ControlRoute(
+        "PUT",
+        "latency",
+        "every API request waits this long before answering; 0 turns it off",
+        lambda sandbox, data: sandbox.set_latency(float(data["seconds"])),
+        examples=(("half a second on every request", {"seconds": 0.5}),),
+    ),
+    ControlRoute(
+        "POST",
+        "faults",
+        "appends a fault script: each API request plays its next step, then the API is normal",
+        _add_faults,
+        examples=(
+            (
+                "the next 3 requests answer 503: every attempt fails, the event goes out partial",
+                {"steps": [{"status": 503}, {"status": 503}, {"status": 503}]},
+            ),
+            (
+                "one 429 with Retry-After, then normal answers (retried: enriched)",
+                {"steps": [{"status": 429, "headers": {"Retry-After": "1"}}]},
+            ),
+            (
+                "only requests for one address: one 500",
+                {"email": "customer@example.com", "steps": [{"status": 500}]},
+            ),
+            ("a slow answer: a read timeout at HTTP_TIMEOUT_SECONDS=3", {"steps": [{"delay": 5}]}),
+            (
+                "a connection reset, a truncated body, a non-JSON page",
+                {"steps": [{"reset": True}, {"truncate": True}, {"non_json": True}]},
+            ),
+        ),
+        details=(
+            'steps: {"status": N, "headers": {...}, "body": ...} · {"delay": seconds} ·'
+            ' {"reset": true}\n· {"truncate": true} · {"non_json": true} · {"pass": true}'
+            ' (a normal answer)\n"email" plays the script only for that address;'
+            ' "page": n on a step waits for page n or later'
+        ),
+    ),
+    ControlRoute(
+        "GET",
+        "requests",
+        "the API requests received, oldest first (keys redacted)",
+        lambda sandbox, data: ApiResponse(200, sandbox.requests()),
+    ),
+    ControlRoute(
+        "DELETE",
+        "requests",
+        "clears the request log",
+        lambda sandbox, data: sandbox.clear_requests(),
+    ),
+    ControlRoute(
+        "POST",
+        "reset",
+        "back to normal: no faults, no latency, an empty request log (and the sales API forgets"
+        " its Idempotency-Keys)",
+        lambda sandbox, data: sandbox.reset(),
+    ),
+)
+
+
 @dataclass
 class _Script:
     email: str | None
@@ -118,7 +205,10 @@ class _Script:
 
 class SandboxServer:
     """One API on 127.0.0.1. Subclasses implement the three steps of an API request:
-    `route` (path shape; fills request.email and .page), `authorize` and `answer`."""
+    `route` (path shape; fills request.email and .page), `authorize` and `answer`; and may add
+    control routes to `control_routes`."""
+
+    control_routes: ClassVar[tuple[ControlRoute, ...]] = CONTROL_ROUTES
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -258,27 +348,40 @@ class SandboxServer:
             self._log.append(entry)
 
     def control(self, method: str, path: str, body: bytes) -> ApiResponse:
-        route = path[len(CONTROL_PREFIX) :].partition("?")[0]
+        name = path[len(CONTROL_PREFIX) :].partition("?")[0]
+        if (method, name) == ("GET", ""):
+            return ApiResponse(200, self.control_index(), content_type="text/plain; charset=utf-8")
+        route = next((r for r in self.control_routes if (r.method, r.name) == (method, name)), None)
+        if route is None:
+            return route_not_found()
         try:
-            data = json.loads(body) if body else {}
-            if (method, route) == ("POST", "reset"):
-                self.reset()
-            elif (method, route) == ("PUT", "latency"):
-                self.set_latency(float(data["seconds"]))
-            elif (method, route) == ("POST", "faults"):
-                steps = data["steps"]
-                if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
-                    raise TypeError("steps must be a list of objects")
-                self.add_faults(steps, data.get("email"))
-            elif (method, route) == ("GET", "requests"):
-                return ApiResponse(200, self.requests())
-            elif (method, route) == ("DELETE", "requests"):
-                self.clear_requests()
-            else:
-                return route_not_found()
+            answer = route.run(self, json.loads(body) if body else {})
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return error(400, "bad_request", f"Invalid control request: {exc}")
-        return ApiResponse(200, {"ok": True})
+        return answer if answer is not None else ApiResponse(200, {"ok": True})
+
+    def control_index(self) -> str:
+        """GET /__sandbox/: every control route with a curl command to copy."""
+        root = self.root_url
+        title = type(self).__name__.removesuffix("Sandbox") or type(self).__name__
+        lines = [
+            f"{title} sandbox at {root}: its controls, each with a curl to copy."
+            " What you inject stays until POST /__sandbox/reset.",
+        ]
+        for route in self.control_routes:
+            url = shlex.quote(f"{root}{CONTROL_PREFIX}{route.name}")
+            lines += ["", f"{route.method} {CONTROL_PREFIX}{route.name}: {route.summary}"]
+            lines += [f"  {line}" for line in route.details.splitlines()]
+            method = "" if route.method == "GET" else f"-X {route.method} "
+            if not route.examples:
+                lines.append(f"  curl {method}{url}")
+            for purpose, example in route.examples:
+                data = shlex.quote(json.dumps(example))
+                lines += [
+                    f"  # {purpose}",
+                    f"  curl {method}{url} -H 'Content-Type: application/json' -d {data}",
+                ]
+        return "\n".join(lines) + "\n"
 
 
 class _Server(ThreadingHTTPServer):
