@@ -5,7 +5,6 @@ as the shell would, sent with `requests`), so an index that shows a wrong comman
 from __future__ import annotations
 
 import json
-import shlex
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +14,7 @@ import requests
 from local.minimo_sandbox import MinimoSandbox
 from local.sandbox_server import CONTROL_PREFIX, ApiResponse, ControlRoute, SandboxServer
 from local.stack import LocalStack
+from tests.curl_commands import curl_commands
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def test_the_index_lists_every_control_route_with_a_curl_command(sandbox: Sandbo
     answer = requests.get(sandbox.root_url + CONTROL_PREFIX, timeout=5)
     assert answer.status_code == 200
     assert answer.headers["Content-Type"].startswith("text/plain")
-    commands = _curl_commands(answer.text)
+    commands = curl_commands(answer.text)
     routes = {(c["method"], c["url"]) for c in commands}
     for route in type(sandbox).control_routes:
         url = f"{sandbox.root_url}{CONTROL_PREFIX}{route.name}"
@@ -46,7 +46,7 @@ def test_the_index_lists_every_control_route_with_a_curl_command(sandbox: Sandbo
 
 
 def test_every_curl_in_the_index_works_as_pasted(sandbox: SandboxServer):
-    commands = _curl_commands(requests.get(sandbox.root_url + CONTROL_PREFIX, timeout=5).text)
+    commands = curl_commands(requests.get(sandbox.root_url + CONTROL_PREFIX, timeout=5).text)
     assert len(commands) >= 8
     for command in commands:
         answer = requests.request(
@@ -64,7 +64,7 @@ def test_the_latency_example_takes_effect(local_stack: LocalStack):
     sandbox = local_stack.minimo
     sandbox.reset()
     index = requests.get(sandbox.root_url + CONTROL_PREFIX, timeout=5).text
-    [latency] = [c for c in _curl_commands(index) if c["url"].endswith("/latency")]
+    [latency] = [c for c in curl_commands(index) if c["url"].endswith("/latency")]
     requests.put(latency["url"], headers=latency["headers"], data=latency["data"], timeout=5)
     try:
         assert sandbox.latency == json.loads(latency["data"])["seconds"] > 0
@@ -77,7 +77,7 @@ def test_the_fault_example_for_a_partial_event_fails_three_requests(local_stack:
     sandbox = local_stack.minimo
     sandbox.reset()
     index = requests.get(sandbox.root_url + CONTROL_PREFIX, timeout=5).text
-    faults = [c for c in _curl_commands(index) if c["url"].endswith("/faults")]
+    faults = [c for c in curl_commands(index) if c["url"].endswith("/faults")]
     steps = json.loads(faults[0]["data"])["steps"]
     assert steps == [{"status": 503}] * 3
     requests.post(faults[0]["url"], headers=faults[0]["headers"], data=faults[0]["data"], timeout=5)
@@ -112,7 +112,7 @@ def _set_pace(sandbox: Any, data: Any) -> ApiResponse:
 def test_a_sandbox_extends_its_controls_by_adding_to_its_table(local_stack: LocalStack):
     with _PacedSandbox(local_stack.data["minimo"]) as sandbox:
         index = requests.get(sandbox.root_url + CONTROL_PREFIX, timeout=5).text
-        [pace] = [c for c in _curl_commands(index) if c["url"].endswith("/pace")]
+        [pace] = [c for c in curl_commands(index) if c["url"].endswith("/pace")]
         answer = requests.put(pace["url"], headers=pace["headers"], data=pace["data"], timeout=5)
         assert answer.json() == {"per_second": 5.0}
         assert sandbox.pace_per_second == 5.0
@@ -123,29 +123,3 @@ def test_a_sandbox_extends_its_controls_by_adding_to_its_table(local_stack: Loca
     # Only the class that adds a control serves it.
     plain = requests.put(f"{local_stack.minimo.root_url}{CONTROL_PREFIX}pace", json={}, timeout=5)
     assert plain.status_code == 404
-
-
-def _curl_commands(index: str) -> list[dict[str, Any]]:
-    """Each `curl ...` line of the index, split as a POSIX shell would split it."""
-    commands = []
-    for line in index.splitlines():
-        if not line.strip().startswith("curl "):
-            continue
-        words = shlex.split(line)[1:]
-        command: dict[str, Any] = {"method": "GET", "url": None, "headers": {}, "data": None}
-        while words:
-            word = words.pop(0)
-            if word == "-X":
-                command["method"] = words.pop(0)
-            elif word == "-H":
-                name, _, value = words.pop(0).partition(":")
-                command["headers"][name.strip()] = value.strip()
-            elif word == "-d":
-                command["data"] = words.pop(0)
-                if command["method"] == "GET":
-                    command["method"] = "POST"  # as curl does for -d
-            else:
-                assert command["url"] is None, f"unexpected word {word!r} in {line!r}"
-                command["url"] = word
-        commands.append(command)
-    return commands
