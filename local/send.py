@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     except requests.ConnectionError:
         print(
             f"error: nothing answers at {base_url}. Start the function first, in another terminal:"
-            f" `make serve`{_port_hint(port, args.url)}",
+            f" make serve{_port_hint(port, args.url)}",
             file=sys.stderr,
         )
         return 1
@@ -161,7 +161,7 @@ def _kind(event: dict[str, Any]) -> str:
 def _not_http(why: str) -> str:
     return (
         f"not an API Gateway or Function URL event ({why}), so there is no HTTP request to"
-        " replay. Run it through the handler with `make invoke EVENT=<file>`; to post a bare"
+        " replay. Run it through the handler with make invoke EVENT=<file>; to post a bare"
         " body, use curl: curl -i -H 'Content-Type: application/json' --data-binary @body.json"
         " http://127.0.0.1:3000/webhooks/<provider>"
     )

@@ -91,7 +91,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 def _listen_error(exc: OSError, host: str, port: int) -> str:
     if exc.errno == errno.EADDRINUSE:
         return (
-            f"port {port} is already in use (another `make serve`?). Stop that process, or"
+            f"port {port} is already in use (another make serve?). Stop that process, or"
             f" choose another port: PORT={port + 1} make serve"
         )
     if exc.errno == errno.EACCES:

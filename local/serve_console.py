@@ -25,7 +25,7 @@ class ServeConsole:
             f"configuration error: {message}\n"
             f"  The function raises this on every invocation, so every webhook is answered"
             f" {answer},\n  as API Gateway answers a function error. Fix the variable and"
-            " restart `make serve`."
+            " restart make serve."
         )
 
     def request(

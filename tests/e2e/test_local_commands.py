@@ -226,7 +226,7 @@ def test_send_explains_each_mistake(tmp_path: Path):
     nowhere = _run("local.send", "events/http-api-typeform.json", "--port", str(_free_port()))
     assert nowhere.returncode == 1
     assert "nothing answers at http://127.0.0.1:" in nowhere.stderr
-    assert "`make serve`" in nowhere.stderr
+    assert "Start the function first, in another terminal: make serve" in nowhere.stderr
     batch = _run("local.send", "events/sqs-batch.json")
     assert batch.returncode == 2
     assert "it is an SQS batch" in batch.stderr
