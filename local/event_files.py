@@ -16,9 +16,10 @@ class EventFileError(Exception):
 
 
 def resolve(name: str) -> Path:
-    """The file as given, else the sample of that name in events/ (`http-api-tally` is enough)."""
+    """The file as given (`.json` may be left out), else the sample of that name in events/:
+    `http-api-tally` is enough."""
     given = Path(name)
-    candidates = [given]
+    candidates = [given, Path(f"{name}.json")]
     if not given.is_absolute() and given.parent == Path():
         candidates += [EVENTS_DIR / name, EVENTS_DIR / f"{name}.json"]
     for candidate in candidates:

@@ -22,7 +22,7 @@ import requests
 
 from local import event_files
 
-DEFAULT_PORT = 3000
+DEFAULT_PORT = 3000  # as `make serve`'s
 # Set by the HTTP client for the body it sends, or by API Gateway itself on the way in.
 _NOT_REPLAYED = frozenset({"host", "content-length", "connection", "transfer-encoding"})
 _SHOWN_HEADERS = ("retry-after",)
@@ -81,13 +81,16 @@ def main(argv: list[str] | None = None) -> int:
     except requests.ConnectionError:
         print(
             f"error: nothing answers at {base_url}. Start the function first, in another terminal:"
-            f" make serve{_port_hint(port, args.url)}",
+            f" {_serve_command(port, args.url)}",
             file=sys.stderr,
         )
         return 1
     except requests.Timeout:
         print(f"error: {base_url} did not answer within 60 s", file=sys.stderr)
         return 1
+    except requests.RequestException as exc:  # e.g. a --url that is not a URL
+        print(f"error: cannot send to {base_url}: {exc}", file=sys.stderr)
+        return 2
     reason = _reason(answer.status_code)
     print(f"{answer.status_code} {reason}".rstrip())
     for name in _SHOWN_HEADERS:
@@ -167,10 +170,8 @@ def _not_http(why: str) -> str:
     )
 
 
-def _port_hint(port: str, url: str | None) -> str:
-    if url:
-        return ""
-    return "" if port == str(DEFAULT_PORT) else f" (with PORT={port})"
+def _serve_command(port: str, url: str | None) -> str:
+    return "make serve" if url or port == str(DEFAULT_PORT) else f"PORT={port} make serve"
 
 
 def _reason(status: int) -> str:
