@@ -223,10 +223,13 @@ def test_send_replays_a_signed_base64_webhook_byte_for_byte(tmp_path: Path):
 
 
 def test_send_explains_each_mistake(tmp_path: Path):
-    nowhere = _run("local.send", "events/http-api-typeform.json", "--port", str(_free_port()))
+    port = _free_port()
+    nowhere = _run("local.send", "events/http-api-typeform.json", env={"PORT": str(port)})
     assert nowhere.returncode == 1
-    assert "nothing answers at http://127.0.0.1:" in nowhere.stderr
-    assert "Start the function first, in another terminal: make serve" in nowhere.stderr
+    assert f"nothing answers at http://127.0.0.1:{port}." in nowhere.stderr
+    assert f"Start the function first, in another terminal: PORT={port} make serve" in (
+        nowhere.stderr
+    )
     batch = _run("local.send", "events/sqs-batch.json")
     assert batch.returncode == 2
     assert "it is an SQS batch" in batch.stderr
