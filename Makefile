@@ -15,10 +15,14 @@ PY := $(VENV)/bin/python
 TOOLS_VENV := .venv-tools
 SAM := $(TOOLS_VENV)/bin/sam
 
-.PHONY: help install demo serve test bench lint tools validate build ci clean
+.PHONY: help install demo invoke serve send test bench lint tools validate build ci clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# The event file for `make invoke` / `make send`, passed on only when given (the tools list the
+# samples otherwise); PORT reaches `make serve` and `make send` through the environment.
+EVENT_ARG = $(if $(EVENT),'$(EVENT)')
 
 $(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,8 +34,14 @@ install: $(VENV)/.installed ## create .venv with the runtime and test packages
 demo: install ## run the handler on every file in events/ against the local stack
 	$(PY) -m local.demo
 
-serve: install ## serve the handler at http://127.0.0.1:3000/webhooks/<provider>
-	$(PY) -m local.serve
+invoke: install ## one event through the handler: make invoke EVENT=events/http-api-tally.json
+	@$(PY) -m local.invoke $(EVENT_ARG)
+
+serve: install ## serve the handler at http://127.0.0.1:3000/webhooks/<provider> (PORT=3001)
+	@$(PY) -m local.serve
+
+send: install ## replay an event file's request to make serve: make send EVENT=events/...
+	@$(PY) -m local.send $(EVENT_ARG)
 
 test: install ## run the whole test suite
 	$(PY) -m pytest

@@ -28,6 +28,7 @@ from local.invoker import FUNCTION_DIR, load_handler
 from local.lambda_context import LambdaContextStub
 from local.lambda_events import http_api_event, sqs_event
 from local.sandbox_client import SandboxClient
+from local.stack import FUNCTION_ID
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = "make bench"
@@ -303,7 +304,7 @@ def _stack_process() -> Iterator[dict[str, str]]:
                     raise RuntimeError("the local stack did not start")
                 time.sleep(0.1)
             time.sleep(0.1)  # the file is written in one go; let the write finish
-            yield json.loads(env_file.read_text())
+            yield json.loads(env_file.read_text())[FUNCTION_ID]
         finally:
             stack.terminate()
             stack.wait(timeout=30)

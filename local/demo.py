@@ -1,7 +1,9 @@
 """`make demo`: the real handler on every file in events/, against the local stack.
 
 For each sample it prints the handler's answer and what arrived on the output queue, then a
-one-line summary. Nothing here needs an AWS account, Docker or the internet.
+one-line summary. Nothing here needs an AWS account, Docker or the internet. Exits 1 when a
+sample raised unexpectedly (a refused direct or EventBridge event raising is its documented
+answer), 2 when a file given is missing or not JSON.
 
 Signature checks are on, as deployed: each HTTP sample is signed just before it is sent, the way
 its sender would sign it (Typeform and Tally with their own secrets, everyone else with Standard
@@ -15,23 +17,27 @@ import base64
 import hashlib
 import json
 import secrets
+import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-from local import webhook_signing
-from local.invoker import invoke, load_handler
+from local import event_files, webhook_signing
+from local.invoker import error_name, invoke, load_handler
 from local.stack import LocalStack
 
-EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local.demo", description=__doc__)
     parser.add_argument("--verbose", action="store_true", help="show the function's logs")
-    parser.add_argument("events", nargs="*", type=Path, help="event files (default: events/*)")
-    args = parser.parse_args()
-    files = args.events or sorted(EVENTS_DIR.glob("*.json"))
+    parser.add_argument("events", nargs="*", help="event files (default: events/*)")
+    args = parser.parse_args(argv)
+    try:
+        samples = [event_files.load(name) for name in args.events] or [
+            event_files.load(str(path)) for path in event_files.samples()
+        ]
+    except event_files.EventFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
     quiet = {"LOG_LEVEL": "INFO" if args.verbose else "CRITICAL"}
     if not args.verbose:
@@ -50,11 +56,13 @@ def main() -> int:
         handler = load_handler()
         statuses: Counter[str] = Counter()
         answers: Counter[str] = Counter()
-        for path in files:
-            event = json.loads(path.read_text())
+        raised: dict[str, list[str]] = {}  # the error → the samples that raised it
+        for path, event in samples:
             if is_http(event):
                 sign_http_event(event, stack.webhook_secret, provider_secrets)
             invocation = invoke(handler, event)
+            if invocation.error is not None and not invocation.refused:
+                raised.setdefault(error_name(invocation.error), []).append(path.name)
             answer = describe_answer(invocation)
             answers[answer.split()[0] if answer[0].isdigit() else answer.split(":")[0]] += 1
             print(f"\n{path.name}\n  answer  {answer}")
@@ -71,9 +79,15 @@ def main() -> int:
         total = sum(statuses.values())
         by_status = ", ".join(f"{n} {s}" for s, n in statuses.most_common())
         by_answer = ", ".join(f"{a}: {n}" for a, n in sorted(answers.items()))
-        print(f"\n{len(files)} events → {total} messages on the queue ({by_status})")
-        print(f"answers: {by_answer}")
-    return 0
+        by_status = f" ({by_status})" if by_status else ""
+        print(f"\n{len(samples)} events → {total} messages on the queue{by_status}")
+        print(f"answers: {by_answer}", flush=True)
+        if raised:
+            count = sum(len(names) for names in raised.values())
+            lines = [f"  {error}: {', '.join(names)}" for error, names in raised.items()]
+            print(f"{count} of {len(samples)} samples raised unexpectedly:", file=sys.stderr)
+            print("\n".join(lines), file=sys.stderr)
+    return 1 if raised else 0
 
 
 def is_http(event: Any) -> bool:

@@ -28,7 +28,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from local.sandbox_rate_limit import RateLimitSettings
-from local.sandbox_server import ApiRequest, ApiResponse, SandboxServer, is_email
+from local.sandbox_server import (
+    CONTROL_ROUTES,
+    ApiRequest,
+    ApiResponse,
+    ControlRoute,
+    SandboxServer,
+    is_email,
+)
 
 PATH = "/v1/sales/contacts/actions/find-by-email"
 RELATIONSHIPS = ("customer", "supplier", "self")
@@ -88,7 +95,23 @@ class _SalesRequest:
     query: list[tuple[str, str]] = field(default_factory=list)
 
 
+def _set_pagination(sandbox: SalesSandbox, data: Any) -> ApiResponse:
+    sandbox.set_page_size(data["page_size"])
+    return ApiResponse(200, {"page_size": data["page_size"]})
+
+
 class SalesSandbox(SandboxServer):
+    control_routes = (
+        *CONTROL_ROUTES,
+        ControlRoute(
+            "PUT",
+            "pagination",
+            "splits answers into pages (the real API never does): the function must follow them",
+            _set_pagination,  # type: ignore[arg-type]
+            examples=(("pages of 2 matches", {"page_size": 2}), ("no pages", {"page_size": None})),
+        ),
+    )
+
     def __init__(self, data: dict[str, Any]) -> None:
         super().__init__(RateLimitSettings(**data.get("rate_limit", {})))
         self._key = data["api_key"]
@@ -106,18 +129,11 @@ class SalesSandbox(SandboxServer):
         with self._stored_lock:
             self._stored.clear()
 
-    def controls(self):  # type: ignore[no-untyped-def]
-        return {**super().controls(), ("PUT", "pagination"): self._set_pagination}
-
     def set_page_size(self, size: int | None) -> None:
         """Splits lists into pages of `size` (None: the API's own behaviour, no pages)."""
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
             raise ValueError("page_size must be a positive integer or null")
         self._page_size = size
-
-    def _set_pagination(self, body: dict[str, Any]) -> dict[str, Any]:
-        self.set_page_size(body["page_size"])
-        return {"page_size": self._page_size}
 
     # --- errors ---------------------------------------------------------------------------------
     def error(self, status: int, code: str, message: str, **fields: Any) -> ApiResponse:

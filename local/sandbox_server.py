@@ -1,7 +1,9 @@
 """The HTTP machinery both sandbox APIs share: a threaded keep-alive server, injectable latency,
 per-request fault scripts, and a log of every API request received.
 
-Control routes (never logged as API requests):
+Control routes (never logged as API requests), from the table CONTROL_ROUTES (each API may add
+its own: the sales API's PUT /__sandbox/pagination); GET /__sandbox/ lists them with a curl
+command for each:
   POST   /__sandbox/reset       back to the seed: no faults, latency or stored idempotency keys,
                                 an empty request log, the rate limit as configured at start
   PUT    /__sandbox/latency     {"seconds": 0.2}: API requests the rate limit lets through wait
@@ -10,7 +12,6 @@ Control routes (never logged as API requests):
   GET    /__sandbox/requests    the request log, oldest first; DELETE clears it
   GET    /__sandbox/rate-limit  the limiter's settings and counts; PUT changes settings, e.g.
                                 {"enabled": true, "limit": 20, "window_seconds": 1}
-Each API adds its own (the sales API: PUT /__sandbox/pagination).
 
 An API request is routed (unknown routes are answered at once), plays its fault step if one
 applies, and otherwise goes through the API's own pipeline (`serve`): the rate limiter first, as
@@ -31,6 +32,7 @@ does not apply to are answered normally and leave it in place.
 from __future__ import annotations
 
 import json
+import shlex
 import socket
 import struct
 import threading
@@ -43,7 +45,7 @@ from functools import lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from socketserver import TCPServer
-from typing import Any
+from typing import Any, ClassVar
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -120,7 +122,114 @@ def error(status: int, code: str, message: str) -> ApiResponse:
     return ApiResponse(status, {"error": {"code": code, "message": message}})
 
 
-ControlHandler = Callable[[dict[str, Any]], Any]
+@dataclass(frozen=True)
+class ControlRoute:
+    """One /__sandbox/<name> route: what it runs, and how the index at /__sandbox/ explains it."""
+
+    method: str
+    name: str
+    summary: str
+    # (sandbox, JSON body or {}) → the answer; None answers {"ok": true}. ValueError, KeyError,
+    # TypeError and AttributeError answer 400: the body was not what the route takes.
+    run: Callable[[SandboxServer, Any], ApiResponse | None]
+    examples: tuple[tuple[str, Any], ...] = ()  # (what it does, the JSON body to send)
+    details: str = ""
+
+
+def _add_faults(sandbox: SandboxServer, data: Any) -> None:
+    steps = data["steps"]
+    if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
+        raise TypeError("steps must be a list of objects")
+    sandbox.add_faults(steps, data.get("email"))
+
+
+def _configure_rate_limit(sandbox: SandboxServer, data: Any) -> ApiResponse:
+    sandbox.rate_limiter.configure(data)
+    return ApiResponse(200, sandbox.rate_limiter.state())
+
+
+# Each sandbox serves its class's `control_routes`; an API with its own controls extends it:
+#     control_routes = (*CONTROL_ROUTES, ControlRoute("PUT", "rate-limit", ...))
+CONTROL_ROUTES: tuple[ControlRoute, ...] = (
+    ControlRoute(
+        "PUT",
+        "latency",
+        "every API request waits this long before answering; 0 turns it off",
+        lambda sandbox, data: sandbox.set_latency(float(data["seconds"])),
+        examples=(("half a second on every request", {"seconds": 0.5}),),
+    ),
+    ControlRoute(
+        "POST",
+        "faults",
+        "appends a fault script: each API request plays its next step, then the API is normal",
+        _add_faults,
+        examples=(
+            (
+                "the next 3 requests answer 503: every attempt fails, the event goes out partial",
+                {"steps": [{"status": 503}, {"status": 503}, {"status": 503}]},
+            ),
+            (
+                "one 429 with Retry-After, then normal answers (retried: enriched)",
+                {"steps": [{"status": 429, "headers": {"Retry-After": "1"}}]},
+            ),
+            (
+                "only requests for one address: one 500",
+                {"email": "customer@example.com", "steps": [{"status": 500}]},
+            ),
+            ("a slow answer: a read timeout at HTTP_TIMEOUT_SECONDS=3", {"steps": [{"delay": 5}]}),
+            (
+                "a connection reset, a truncated body, a non-JSON page",
+                {"steps": [{"reset": True}, {"truncate": True}, {"non_json": True}]},
+            ),
+        ),
+        details=(
+            'steps: {"status": N, "headers": {...}, "body": ...} · {"delay": seconds} ·'
+            ' {"reset": true}\n· {"truncate": true} · {"non_json": true} · {"pass": true}'
+            ' (a normal answer)\n"email" plays the script only for that address;'
+            ' "page": n on a step waits for page n or later'
+        ),
+    ),
+    ControlRoute(
+        "GET",
+        "requests",
+        "the API requests received, oldest first (keys redacted)",
+        lambda sandbox, data: ApiResponse(200, sandbox.requests()),
+    ),
+    ControlRoute(
+        "DELETE",
+        "requests",
+        "clears the request log",
+        lambda sandbox, data: sandbox.clear_requests(),
+    ),
+    ControlRoute(
+        "GET",
+        "rate-limit",
+        "the rate limiter's settings, and how many requests it refused since the last reset",
+        lambda sandbox, data: ApiResponse(200, sandbox.rate_limiter.state()),
+    ),
+    ControlRoute(
+        "PUT",
+        "rate-limit",
+        "changes the rate limiter's settings until the next reset",
+        _configure_rate_limit,
+        examples=(
+            ("turn it on at 20 requests per second", {"enabled": True, "limit": 20}),
+            ("turn it off", {"enabled": False}),
+        ),
+        details=(
+            "settings: enabled, limit, window_seconds, first_retry_after, growth,"
+            " max_retry_after, jitter\n429 Retry-After: first_retry_after x growth^n for the"
+            " n-th refusal in a row, at most max_retry_after"
+        ),
+    ),
+    ControlRoute(
+        "POST",
+        "reset",
+        "back to normal: no faults, no latency, an empty request log, the rate limit as it"
+        " started (and the sales API forgets its Idempotency-Keys and pagination)",
+        lambda sandbox, data: sandbox.reset(),
+    ),
+)
 
 
 @dataclass
@@ -131,8 +240,11 @@ class _Script:
 
 class SandboxServer:
     """One API on 127.0.0.1. Subclasses implement `route` (the path's shape; fills
-    request.email and .page), `authorize`, `answer` and `error` (the API's error envelope), and
-    may replace `serve`, the pipeline a request goes through once routed."""
+    request.email and .page), `authorize`, `answer` and `error` (the API's error envelope), may
+    replace `serve`, the pipeline a request goes through once routed, and may add control
+    routes to `control_routes`."""
+
+    control_routes: ClassVar[tuple[ControlRoute, ...]] = CONTROL_ROUTES
 
     def __init__(self, rate_limit: RateLimitSettings | None = None) -> None:
         self._lock = threading.Lock()
@@ -185,18 +297,6 @@ class SandboxServer:
 
     def rate_limited(self, retry_after: int) -> ApiResponse:
         return self.error(429, "rate_limit_exceeded", "Too many requests. Please try again later.")
-
-    def controls(self) -> dict[tuple[str, str], ControlHandler]:
-        """The /__sandbox/ routes: (method, route) -> handler of the JSON body."""
-        return {
-            ("POST", "reset"): lambda _: self.reset(),
-            ("PUT", "latency"): lambda body: self.set_latency(float(body["seconds"])),
-            ("POST", "faults"): self._add_faults_from,
-            ("GET", "requests"): lambda _: self.requests(),
-            ("DELETE", "requests"): lambda _: self.clear_requests(),
-            ("GET", "rate-limit"): lambda _: self.rate_limiter.state(),
-            ("PUT", "rate-limit"): self._configure_rate_limit,
-        }
 
     def reset(self) -> None:
         with self._lock:
@@ -316,28 +416,40 @@ class SandboxServer:
             self._log.append(entry)
 
     def control(self, method: str, path: str, body: bytes) -> ApiResponse:
-        route = path[len(CONTROL_PREFIX) :].partition("?")[0]
-        handler = self.controls().get((method, route))
-        if handler is None:
-            return error(404, "route_not_found", f"No control {method} /__sandbox/{route}")
+        name = path[len(CONTROL_PREFIX) :].partition("?")[0]
+        if (method, name) == ("GET", ""):
+            return ApiResponse(200, self.control_index(), content_type="text/plain; charset=utf-8")
+        route = next((r for r in self.control_routes if (r.method, r.name) == (method, name)), None)
+        if route is None:
+            return error(404, "route_not_found", f"No control {method} /__sandbox/{name}")
         try:
-            data = json.loads(body) if body else {}
-            if not isinstance(data, dict):
-                raise TypeError("the body must be a JSON object")
-            result = handler(data)
+            answer = route.run(self, json.loads(body) if body else {})
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             return error(400, "bad_request", f"Invalid control request: {exc}")
-        return ApiResponse(200, {"ok": True} if result is None else result)
+        return answer if answer is not None else ApiResponse(200, {"ok": True})
 
-    def _add_faults_from(self, body: dict[str, Any]) -> None:
-        steps = body["steps"]
-        if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
-            raise TypeError("steps must be a list of objects")
-        self.add_faults(steps, body.get("email"))
-
-    def _configure_rate_limit(self, body: dict[str, Any]) -> dict[str, Any]:
-        self.rate_limiter.configure(body)
-        return self.rate_limiter.state()
+    def control_index(self) -> str:
+        """GET /__sandbox/: every control route with a curl command to copy."""
+        root = self.root_url
+        title = type(self).__name__.removesuffix("Sandbox") or type(self).__name__
+        lines = [
+            f"{title} sandbox at {root}: its controls, each with a curl to copy."
+            " What you inject stays until POST /__sandbox/reset.",
+        ]
+        for route in self.control_routes:
+            url = shlex.quote(f"{root}{CONTROL_PREFIX}{route.name}")
+            lines += ["", f"{route.method} {CONTROL_PREFIX}{route.name}: {route.summary}"]
+            lines += [f"  {line}" for line in route.details.splitlines()]
+            method = "" if route.method == "GET" else f"-X {route.method} "
+            if not route.examples:
+                lines.append(f"  curl {method}{url}")
+            for purpose, example in route.examples:
+                data = shlex.quote(json.dumps(example))
+                lines += [
+                    f"  # {purpose}",
+                    f"  curl {method}{url} -H 'Content-Type: application/json' -d {data}",
+                ]
+        return "\n".join(lines) + "\n"
 
 
 class _Server(ThreadingHTTPServer):

@@ -1,92 +1,220 @@
 """`make serve`: the handler at http://127.0.0.1:3000/webhooks/<provider>, on the local stack.
 
 Each request becomes an API Gateway HTTP API (v2) event for the real handler; its answer goes
-back to the caller and whatever reached the output queue is printed here. Try:
+back to the caller and one line per request is printed here (status, event id, enrichment
+status, relationship, time); --verbose adds the function's logs and the enriched event. Try:
 
     curl -i -d email=customer@example.com http://127.0.0.1:3000/webhooks/website
+    make send EVENT=events/http-api-typeform.json
+
+The function runs as deployed, with duplicate protection (the local DynamoDB table), except
+that the lookup cache is off so that faults injected into the sandboxes show at once
+(LOOKUP_CACHE_TTL_SECONDS=60 make serve turns it on). Variables set in your shell win.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import errno
 import json
 import os
+import signal
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
 from typing import Any
 
-from local.invoker import invoke, load_handler
+from local.invoker import Invocation, configuration_error, invoke, load_handler
 from local.lambda_events import http_api_event
+from local.serve_console import ServeConsole
 from local.stack import LocalStack
 
 PATH_PREFIX = "/webhooks/"
+DEFAULT_PORT = 3000
+JSON = {"content-type": "application/json"}
+# What API Gateway answers when the function raises instead of returning: 502 ("If the function
+# runs but returns an error ... API Gateway returns a 502", docs.aws.amazon.com/lambda/latest/dg/
+# services-apigateway-errors.html) with HTTP APIs' body (docs.aws.amazon.com/apigateway/latest/
+# developerguide/http-api-troubleshooting-lambda.html).
+FUNCTION_ERROR_STATUS = 502
+FUNCTION_ERROR_BODY = json.dumps({"message": "Internal Server Error"})
+NOT_FOUND_BODY = json.dumps({"message": "Not Found"})
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
-    parser.add_argument("--host", default="127.0.0.1")
-    args = parser.parse_args()
-    with LocalStack() as stack, stack.apply_env(LOG_LEVEL=os.environ.get("LOG_LEVEL", "INFO")):
-        handler = load_handler()
-        server = ThreadingHTTPServer((args.host, args.port), _request_handler(stack, handler))
-        url = f"http://{args.host}:{server.server_address[1]}{PATH_PREFIX}<provider>"
-        print(f"serving the webhook at {url} (Ctrl-C stops)", flush=True)
-        print(f"  curl -i -d email=customer@example.com {url.replace('<provider>', 'website')}")
-        controls = f"{stack.minimo.root_url}/__sandbox/, {stack.sales.root_url}/__sandbox/"
-        print(f"  sandbox controls (latency, faults, request log): {controls}")
-        try:
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments(argv)
+    try:
+        server = ThreadingHTTPServer((args.host, args.port), BaseHTTPRequestHandler)
+    except OSError as exc:
+        print(f"error: {_listen_error(exc, args.host, args.port)}", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, _stop)  # `kill` stops it as cleanly as Ctrl-C
+    try:
+        with server, LocalStack() as stack, stack.apply_env(**_function_env(stack, args.verbose)):
+            console = ServeConsole(verbose=args.verbose)
+            problem = configuration_error()
+            server.RequestHandlerClass = _request_handler(stack, load_handler(), console)
+            _print_banner(server, stack)
+            if problem:
+                answer = f"{FUNCTION_ERROR_STATUS} {FUNCTION_ERROR_BODY}"
+                console.configuration_error(problem, answer)
             server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
-def _request_handler(stack: LocalStack, handler: Any) -> type[BaseHTTPRequestHandler]:
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m local.serve",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--port", help=f"port to listen on (default: $PORT or {DEFAULT_PORT}; 0 picks a free one)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--verbose", action="store_true", help="also print the function's logs and each event"
+    )
+    args = parser.parse_args(argv)
+    port = args.port or os.environ.get("PORT") or str(DEFAULT_PORT)
+    if not port.isdigit() or int(port) > 65535:
+        parser.error(f"the port must be a number from 0 to 65535, not {port!r}")
+    args.port = int(port)
+    return args
+
+
+def _listen_error(exc: OSError, host: str, port: int) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} is already in use (another make serve?). Stop that process, or"
+            f" choose another port: PORT={port + 1} make serve"
+        )
+    if exc.errno == errno.EACCES:
+        return f"not allowed to listen on port {port}; choose one above 1023: PORT=3000 make serve"
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+def _function_env(stack: LocalStack, verbose: bool) -> dict[str, str]:
+    env = os.environ
+    return {
+        "IDEMPOTENCY_TABLE": env.get("IDEMPOTENCY_TABLE", stack.table_name),
+        "LOOKUP_CACHE_TTL_SECONDS": env.get("LOOKUP_CACHE_TTL_SECONDS", "0"),
+        "LOG_LEVEL": env.get("LOG_LEVEL", "INFO" if verbose else "ERROR"),
+        "POWERTOOLS_METRICS_DISABLED": env.get(
+            "POWERTOOLS_METRICS_DISABLED", "false" if verbose else "true"
+        ),
+    }
+
+
+def _print_banner(server: ThreadingHTTPServer, stack: LocalStack) -> None:
+    host, port = server.server_address[:2]
+    base = f"http://{host}:{port}"
+    port_prefix = "" if port == DEFAULT_PORT else f"PORT={port} "
+    print(f"serving the webhook at {base}{PATH_PREFIX}<provider> (Ctrl-C stops)")
+    print(f"  curl -i -d email=customer@example.com {base}{PATH_PREFIX}website")
+    print(f"  {port_prefix}make send EVENT=events/http-api-typeform.json")
+    print("  sandbox controls (latency, faults, request log), each with a curl to copy:")
+    print(f"    curl {stack.minimo.root_url}/__sandbox/    # Minimo")
+    print(f"    curl {stack.sales.root_url}/__sandbox/    # sales API")
+    table = os.environ.get("IDEMPOTENCY_TABLE")
+    cache = os.environ.get("LOOKUP_CACHE_TTL_SECONDS")
+    print(
+        f"  duplicate protection {f'on (IDEMPOTENCY_TABLE={table})' if table else 'off'};"
+        f" lookup cache {'off' if cache in ('0', '') else f'{cache} s'};"
+        " one line per request (--verbose adds logs and events)",
+        flush=True,
+    )
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _request_handler(
+    stack: LocalStack, handler: Any, console: ServeConsole
+) -> type[BaseHTTPRequestHandler]:
     one_at_a_time = threading.Lock()  # one Lambda container handles one event at a time
 
     class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # the console prints one line per request instead
+
         def do_POST(self) -> None:
             self._handle()
 
         do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
 
         def _handle(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if not path.startswith(PATH_PREFIX) or "/" in path[len(PATH_PREFIX) :].strip("/"):
-                self._reply(404, {"message": "Not Found"})
+            started = time.perf_counter()
+            path, _, query = self.path.partition("?")
+            provider = path[len(PATH_PREFIX) :].strip("/")
+            if not path.startswith(PATH_PREFIX) or not provider or "/" in provider:
+                self._reply(404, JSON, NOT_FOUND_BODY)
+                console.not_handled(self.command, self.path, 404, "not a webhook route")
                 return
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:
+                self._reply(400, JSON, json.dumps({"message": "Bad Request"}))
+                console.not_handled(self.command, self.path, 400, "invalid Content-Length")
+                return
             event = http_api_event(
-                body,
-                provider=path[len(PATH_PREFIX) :].strip("/"),
+                self.rfile.read(length),
+                provider=provider,
                 content_type=self.headers.get("Content-Type"),
                 headers=dict(self.headers.items()),
                 method=self.command,
                 path=path,
             )
-            with one_at_a_time:
+            event["rawQueryString"] = query
+            with one_at_a_time:  # also keeps each request's lines together
                 invocation = invoke(handler, event)
-                arrived = stack.receive_all()
-            if invocation.error is not None:
-                self._reply(500, {"message": "Internal Server Error"})
-            else:
-                result = invocation.result
-                self._reply(result["statusCode"], json.loads(result["body"]))
-            for message in arrived:
-                print("queued:", json.dumps(message["body"], indent=2), flush=True)
+                queued = stack.receive_all()
+                status, headers, body = _http_answer(invocation)
+                self._reply(status, headers, body)
+                console.request(
+                    self.command,
+                    self.path,
+                    status,
+                    body,
+                    invocation,
+                    queued,
+                    time.perf_counter() - started,
+                )
 
-        def _reply(self, status: int, body: dict[str, Any]) -> None:
-            payload = json.dumps(body).encode()
+        def _reply(self, status: int, headers: dict[str, str], body: str) -> None:
+            payload = body.encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            for name, value in headers.items():
+                if name.lower() != "content-length":
+                    self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
             self.wfile.write(payload)
 
     return Handler
+
+
+def _http_answer(invocation: Invocation) -> tuple[int, dict[str, str], str]:
+    """What API Gateway makes of the handler's result (payload format 2.0)."""
+    if invocation.error is not None:
+        return FUNCTION_ERROR_STATUS, JSON, FUNCTION_ERROR_BODY
+    result = invocation.result
+    if not (isinstance(result, dict) and "statusCode" in result):
+        # HTTP APIs treat any other JSON as a 200 body.
+        return 200, JSON, json.dumps(result)
+    body = result.get("body") or ""
+    if result.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode("utf-8", "replace")
+    headers = {str(k): str(v) for k, v in (result.get("headers") or {}).items()}
+    return int(result["statusCode"]), headers, body
 
 
 if __name__ == "__main__":

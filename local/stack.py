@@ -6,7 +6,8 @@
         stack.receive_all()
 
 `python -m local.stack` starts it and prints the environment to export; `--env-file` also writes it
-as JSON, for another process (the benchmark runs the stack that way).
+as JSON in the shape `sam local invoke --env-vars` reads, {"EnrichFunction": {...}}, for another
+process (the benchmark runs the stack that way).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ FIFO_QUEUE = "enriched-events.fifo"
 INTAKE_QUEUE = "webhook-intake"
 SECRET_NAME = "webhook-enrichment/api-keys"  # noqa: S105 - a name, not a secret
 TABLE = "webhook-idempotency"
+FUNCTION_ID = "EnrichFunction"  # the function's logical ID in template.yaml
 _AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -316,7 +318,12 @@ def _parsed(body: str) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Runs the local stack until Ctrl-C.")
-    parser.add_argument("--env-file", type=Path, help="also write the environment as JSON")
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        help=f'also write the environment as JSON: {{"{FUNCTION_ID}": {{...}}}}, as'
+        " `sam local invoke --env-vars` reads it",
+    )
     args = parser.parse_args()
     with LocalStack() as stack:
         env = stack.env()
@@ -325,7 +332,7 @@ def main() -> None:
             hidden = name.endswith("_KEY") and name not in _AWS_ENV
             print(f"export {name}={'<see --env-file>' if hidden else shlex.quote(value)}")
         if args.env_file:
-            args.env_file.write_text(json.dumps(env, indent=2) + "\n")
+            args.env_file.write_text(json.dumps({FUNCTION_ID: env}, indent=2) + "\n")
             print(f"# wrote {args.env_file}")
         print("# local stack running; Ctrl-C stops it", flush=True)
         stopped = threading.Event()

@@ -1,0 +1,116 @@
+"""What `make serve` prints: one line per request (status, route, event id, enrichment status,
+relationship, time), the enriched event in full with --verbose, and each function error once."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from local.invoker import Invocation, error_details
+
+_APIS = ("minimo", "sales")
+
+
+class ServeConsole:
+    def __init__(self, verbose: bool = False, out: TextIO | None = None) -> None:
+        self.verbose = verbose
+        self._out = out or sys.stdout
+        self._errors_shown: set[tuple[str, str]] = set()
+
+    def configuration_error(self, message: str, answer: str) -> None:
+        """Printed at start, so that requests then only point at it."""
+        self._errors_shown.add(("ConfigurationError", message))
+        self._print(
+            f"configuration error: {message}\n"
+            f"  The function raises this on every invocation, so every webhook is answered"
+            f" {answer},\n  as API Gateway answers a function error. Fix the variable and"
+            " restart make serve."
+        )
+
+    def request(
+        self,
+        method: str,
+        target: str,
+        status: int,
+        answer: str,
+        invocation: Invocation,
+        queued: list[dict[str, Any]],
+        seconds: float,
+    ) -> None:
+        error = invocation.error
+        if error is not None and _error_key(error) not in self._errors_shown:
+            self._errors_shown.add(_error_key(error))
+            self._print(f"the function raised (shown once):\n{error_details(error)}")
+        self._print(summary(method, target, status, answer, invocation, queued, seconds))
+        if self.verbose:
+            for message in queued:
+                self._print(json.dumps(message["body"], indent=2, ensure_ascii=False))
+
+    def not_handled(self, method: str, target: str, status: int, why: str) -> None:
+        """Answered before the function (as API Gateway would), with the reason."""
+        self._print(f"{status} {method} {target}  {why}; webhooks go to POST /webhooks/<provider>")
+
+    def _print(self, text: str) -> None:
+        print(text, file=self._out, flush=True)
+
+
+def summary(
+    method: str,
+    target: str,
+    status: int,
+    answer: str,
+    invocation: Invocation,
+    queued: list[dict[str, Any]],
+    seconds: float,
+) -> str:
+    parts = [f"{status} {method} {target}"]
+    answered = _json(answer)
+    if invocation.error is not None:
+        parts.append(f"function error: {type(invocation.error).__name__} (shown above)")
+    elif queued:
+        for message in queued:
+            parts += _enriched(message["body"])
+    elif status == 202 and isinstance(answered, dict):
+        # Answered as forwarded, yet nothing reached the queue: the delivery ledger replayed
+        # the first delivery's answer.
+        parts += [
+            f"event_id={answered.get('event_id')}",
+            str(answered.get("status")),
+            "duplicate delivery: the first answer replayed, nothing queued",
+        ]
+    elif isinstance(answered, dict) and isinstance(answered.get("error"), dict):
+        refusal = answered["error"]
+        parts.append(f"{refusal.get('code')}: {refusal.get('message')}")
+    parts.append(f"{seconds * 1000:.0f} ms")
+    return "  ".join(parts)
+
+
+def _enriched(event: Any) -> list[str]:
+    if not isinstance(event, dict) or not isinstance(event.get("enrichment"), dict):
+        return ["queued a message that is not an enriched event"]
+    enrichment = event["enrichment"]
+    parts = [
+        f"event_id={event.get('event_id')}",
+        str(enrichment.get("status")),
+        f"relationship={enrichment.get('relationship') or '-'}",
+    ]
+    errors = [
+        f"{api} {lookup['error'].get('code')}"
+        for api in _APIS
+        if isinstance(lookup := enrichment.get(api), dict) and isinstance(lookup.get("error"), dict)
+    ]
+    if errors:
+        parts.append("lookup errors: " + ", ".join(errors))
+    return parts
+
+
+def _error_key(error: BaseException) -> tuple[str, str]:
+    return type(error).__name__, str(error)
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
