@@ -12,7 +12,8 @@ from email_addresses import mask_email
 from enriched_event import enriched_event, outgoing_message
 from enrichment import Lookups
 from lookup_results import LookupFailure
-from observability import STATUS_METRICS, Metric, count, logger
+from observability import STATUS_METRICS, Metric, count, failure_details, logger
+from queue_sender import OutgoingMessage
 from runtime import Runtime
 
 
@@ -21,6 +22,7 @@ class ForwardingFailed(Exception):
 
 
 IN_PROGRESS = "in_progress"  # another invocation is forwarding the same delivery right now
+UNSERIALISABLE = "not_serialisable"  # not strict JSON: a defect, since intake enforces the policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,18 @@ def _forward(
         for d in deliveries
     ]
     fifo = runtime.settings.fifo_queue
-    failures = runtime.sender.send([outgoing_message(e, fifo=fifo) for e in events])
+    messages: list[OutgoingMessage] = []
+    failures: dict[str, str] = {}
+    for event in events:
+        try:
+            messages.append(outgoing_message(event, fifo=fifo))
+        except (ValueError, TypeError, RecursionError) as exc:  # this event fails, not the batch
+            logger.error(
+                "event cannot be serialised",
+                extra={"event_id": event["event_id"], **failure_details(exc)},
+            )
+            failures[event["event_id"]] = UNSERIALISABLE
+    failures.update(runtime.sender.send(messages))
     outcomes = {}
     for delivery, event in zip(deliveries, events, strict=True):
         outcome = Outcome(
