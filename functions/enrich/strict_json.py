@@ -39,6 +39,9 @@ class _NumberOutOfRange(ValueError):
 def loads(text: bytes | str) -> Any:
     """Parses JSON text by the policy above; raises Refusal (400) for what it refuses."""
     try:
+        if isinstance(text, bytes):
+            # Strictly: json.loads would let UTF-8-encoded surrogates (ED A0 80) through.
+            text = text.decode(json.detect_encoding(text))
         value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except _NumberOutOfRange:
         raise Refusal(
