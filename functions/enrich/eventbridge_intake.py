@@ -27,7 +27,11 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
         strict_json.accepted(bridged.detail),
         event_id=safe_id(bridged.get_id),
         source=strict_json.accepted(
-            {"kind": "eventbridge", "event_source": bridged.source, "detail_type": bridged.detail_type}
+            {
+                "kind": "eventbridge",
+                "event_source": bridged.source,
+                "detail_type": bridged.detail_type,
+            }
         ),
         finder=runtime.email_finder,
         require_email=runtime.settings.require_email,

@@ -14,8 +14,8 @@
 from __future__ import annotations
 
 import re
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 import multipart

@@ -47,7 +47,11 @@ def test_a_lone_surrogate_escape_arrives_as_the_replacement_character(stack, inv
     status, reply = answer(invoke(build(body)))
     assert (status, reply["status"]) == (202, "enriched")
     [message] = stack.receive_all()
-    assert message["body"]["payload"] == {"email": EMAIL, "note": "half an emoji \ufffd", "\ufffd": 1}
+    assert message["body"]["payload"] == {
+        "email": EMAIL,
+        "note": "half an emoji \ufffd",
+        "\ufffd": 1,
+    }
 
 
 def test_a_lone_surrogate_record_no_longer_holds_back_its_batch(stack, invoke):
@@ -112,8 +116,10 @@ def test_a_record_nothing_foresaw_fails_alone_and_is_logged_without_its_payload(
     assert sorted(m["body"]["event_id"] for m in stack.receive_all()) == GOOD_IDS
     logs = function_logs()
     assert "record could not be read" in logs
-    assert '"error_type":"ValueError"' in logs and "sqs_intake.py:" in logs
-    assert "odd.one" not in logs and "not a number" not in logs
+    assert '"error_type":"ValueError"' in logs
+    assert "sqs_intake.py:" in logs
+    assert "odd.one" not in logs
+    assert "not a number" not in logs
 
 
 def test_an_event_that_cannot_be_serialised_fails_alone(stack, function_env):
@@ -197,12 +203,17 @@ def test_a_multipart_json_part_and_a_utf8_part_without_charset(stack, invoke):
     status, reply = answer(invoke(event))
     assert (status, reply["status"]) == (202, "enriched")
     [message] = stack.receive_all()
-    assert message["body"]["payload"] == {"name": "José Müller", "data": {"contact": {"email": EMAIL}}}
+    assert message["body"]["payload"] == {
+        "name": "José Müller",
+        "data": {"contact": {"email": EMAIL}},
+    }
     assert message["body"]["enrichment"]["email_path"] == "data.contact.email"
 
 
 def test_a_malformed_multipart_body_is_refused_with_400(stack, invoke):
-    body = b'--b\r\nContent-Disposition: form-data; name="email"\r\n' + EMAIL.encode() + b"\r\n--b--"
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="email"\r\n' + EMAIL.encode() + b"\r\n--b--"
+    )
     event = http_api_event(body, content_type="multipart/form-data; boundary=b")
     status, reply = answer(invoke(event))
     assert (status, reply["error"]["code"]) == (400, "bad_request")

@@ -112,7 +112,11 @@ def test_the_charset_field_sets_the_default_for_parts_without_one():
 def test_a_part_of_its_own_json_type_is_parsed_by_the_json_policy():
     body = form(
         "b",
-        part("data", b'{"email": "a@x.io", "note": "\\ud800", "n": [1, 2.5]}', "Content-Type: application/json"),
+        part(
+            "data",
+            b'{"email": "a@x.io", "note": "\\ud800", "n": [1, 2.5]}',
+            "Content-Type: application/json",
+        ),
         part("vendor", b"[true]", "Content-Type: application/vnd.form+json"),
     )
     assert parse(body, "b") == {
@@ -145,7 +149,7 @@ def test_nested_multipart_and_binary_parts_are_files_never_recursed_into():
 @pytest.mark.parametrize(
     ("body", "content_type", "reason"),
     [
-        (form("b", b'Content-Type: text/plain\r\n\r\nx'), "b", "content-disposition"),
+        (form("b", b"Content-Type: text/plain\r\n\r\nx"), "b", "content-disposition"),
         (b'--b\r\nContent-Disposition: form-data; name="a"\r\nvalue\r\n--b--', "b", "header"),
         (b'--b\r\nContent-Disposition: form-data; name="a"\r\n\r\nvalue\r\n', "b", "end"),
         (form("b", part(None, b"x")), "b", "name"),
@@ -157,7 +161,11 @@ def test_nested_multipart_and_binary_parts_are_files_never_recursed_into():
         (b"preamble--b\r\n" + part("a", b"x") + b"\r\n--b--", "b", "boundary"),
         (form("b", part("a", b"\xff\xfe\xfd")), "b", "not valid utf-8"),
         (form("b", part("a", b"x", "Content-Type: text/plain; charset=klingon")), "b", "charset"),
-        (form("b", part("a", b"+AGEAYgBj-", "Content-Type: text/plain; charset=utf-7")), "b", "charset"),
+        (
+            form("b", part("a", b"+AGEAYgBj-", "Content-Type: text/plain; charset=utf-7")),
+            "b",
+            "charset",
+        ),
         (form("b", part("a", b"x", "Content-Type: text/plain; charset=base64")), "b", "charset"),
         (form("a@b", part("a", b"x")), "a@b", "boundary"),
         (form("x" * 71, part("a", b"x")), "x" * 71, "boundary"),

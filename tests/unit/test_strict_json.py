@@ -26,7 +26,10 @@ def test_lone_surrogates_become_the_replacement_character_in_values_and_keys():
 
 
 def test_text_that_is_only_unusual_is_kept_as_it_is():
-    text = '{"nul": "\\u0000", "bell": "\\u0007", "nonchars": "\\ufffe\\uffff", "astral": "\\udbff\\udfff"}'
+    text = (
+        '{"nul": "\\u0000", "bell": "\\u0007", "nonchars": "\\ufffe\\uffff", '
+        '"astral": "\\udbff\\udfff"}'
+    )
     assert strict_json.loads(text) == {
         "nul": "\x00",
         "bell": "\x07",
@@ -73,7 +76,9 @@ def test_invalid_utf8_is_not_json():
 
 
 def test_parsed_values_from_other_sources_are_held_to_the_same_policy():
-    assert strict_json.accepted({"a": ["\ud800", {"\udc00": 1.5}]}) == {"a": ["\ufffd", {"\ufffd": 1.5}]}
+    assert strict_json.accepted({"a": ["\ud800", {"\udc00": 1.5}]}) == {
+        "a": ["\ufffd", {"\ufffd": 1.5}]
+    }
     for poison in ({"n": math.nan}, {"n": math.inf}, {"n": b"bytes"}, {1: "key"}, {"t": (1, 2)}):
         with pytest.raises(Refusal):
             strict_json.accepted(poison)
@@ -101,7 +106,8 @@ def test_the_body_escapes_what_sqs_refuses_and_reads_back_the_same():
         c in "\t\n\r" or 0x20 <= ord(c) <= 0xD7FF or 0xE000 <= ord(c) <= 0xFFFD or ord(c) >= 0x10000
         for c in body
     )
-    assert "\\ufffe" in body and "\\uffff" in body
+    assert "\\ufffe" in body
+    assert "\\uffff" in body
     assert json.loads(body) == value  # lossless
 
 
