@@ -61,7 +61,7 @@ validate: tools ## sam validate --lint
 build: tools ## sam build (function and dependencies layer)
 	$(SAM) build
 
-ci: lint validate build test ## everything CI runs
+ci: lint validate build test fuzz ## everything CI runs
 
 clean: ## remove virtualenvs and build output
 	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis
