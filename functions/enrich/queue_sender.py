@@ -70,9 +70,15 @@ class OutgoingMessage:
 
 def sqs_body(json_text: str) -> str:
     """Escapes, losslessly, what SQS refuses in JSON text. JSON escapes controls itself, so what
-    is left (U+FFFE, U+FFFF, a lone surrogate) can only be inside a string, where a \\uXXXX
-    escape is the same character to any parser."""
-    return SQS_REFUSED.sub(lambda found: f"\\u{ord(found.group()):04x}", json_text)
+    is left (U+FFFE, U+FFFF) can only be inside a string, where a \\uXXXX escape is the same
+    character to any parser. A lone surrogate (intake has already replaced every one) becomes
+    U+FFFD, by the same policy, so that the body stays valid UTF-8."""
+    return SQS_REFUSED.sub(_sqs_escape, json_text)
+
+
+def _sqs_escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return "\ufffd" if 0xD800 <= code <= 0xDFFF else f"\\u{code:04x}"
 
 
 def sqs_text(value: str) -> str:

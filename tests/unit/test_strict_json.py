@@ -111,6 +111,10 @@ def test_the_body_escapes_what_sqs_refuses_and_reads_back_the_same():
     assert json.loads(body) == value  # lossless
 
 
+def test_a_lone_surrogate_that_reached_the_body_is_replaced_not_escaped():
+    assert sqs_body(strict_json.dumps(["a\ud800b"])) == '["a\ufffdb"]'
+
+
 def test_attribute_values_replace_what_sqs_refuses():
     assert sqs_text("evt\x00\x08\ufffe\uffff-1") == "evt\ufffd\ufffd\ufffd\ufffd-1"
     assert sqs_text("ok \t é \U0001f600") == "ok \t é \U0001f600"
