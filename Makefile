@@ -15,7 +15,7 @@ PY := $(VENV)/bin/python
 TOOLS_VENV := .venv-tools
 SAM := $(TOOLS_VENV)/bin/sam
 
-.PHONY: help install demo invoke serve send test bench lint tools validate build ci clean
+.PHONY: help install demo invoke serve send test fuzz bench lint tools validate build ci clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,10 @@ send: install ## replay an event file's request to make serve: make send EVENT=e
 test: install ## run the whole test suite
 	$(PY) -m pytest
 
+# FUZZ_SCALE multiplies every hypothesis count in test_fuzzing.py: 2,950 examples × 4 = 11,800.
+fuzz: install ## the fuzz suite at 11,800 examples (make test runs 2,950)
+	FUZZ_SCALE=4 $(PY) -m pytest tests/integration/test_fuzzing.py -p no:cacheprovider --hypothesis-show-statistics
+
 bench: install ## benchmark the handler against a naive baseline (writes docs/benchmarks.md)
 	$(PY) -m bench.run --write docs/benchmarks.md
 
@@ -67,7 +71,7 @@ validate: tools ## sam validate --lint
 build: tools ## sam build (function and dependencies layer)
 	$(SAM) build
 
-ci: lint validate build test ## everything CI runs
+ci: lint validate build test fuzz ## everything CI runs
 
 clean: ## remove virtualenvs and build output
 	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis

@@ -1,4 +1,5 @@
-"""The local stack: moto's server (SQS, Secrets Manager, DynamoDB) and both sandbox APIs, all on
+"""The local stack: moto's server (SQS, Secrets Manager, DynamoDB; SQS refusing the characters real
+SQS refuses, see local/moto_server.py) and both sandbox APIs, all on
 127.0.0.1 with ephemeral ports, plus the queues, secret and table the function expects.
 
     with LocalStack() as stack, stack.apply_env():
@@ -28,11 +29,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from local.minimo_sandbox import MinimoSandbox
+from local.moto_server import MotoServer
 from local.sales_sandbox import SalesSandbox
 from local.sandbox_control import SandboxControl
+from local.strict_json_reader import read_strict_json
 
 REGION = "eu-west-1"
 DATA_FILE = Path(__file__).with_name("sandbox_data.json")
@@ -72,8 +74,7 @@ class LocalStack:
         self.sales = SalesSandbox(self.data["sales"])
         # As Standard Webhooks senders issue them: whsec_ and 24 random bytes in base64.
         self.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._moto_running = False
+        self._moto = MotoServer()  # refuses the characters real SQS refuses
         self._clients: dict[str, Any] = {}
         self._controls: dict[str, SandboxControl] = {}
         self.moto_url = ""
@@ -82,10 +83,7 @@ class LocalStack:
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
         try:
-            self._moto.start()
-            self._moto_running = True
-            host, port = self._moto.get_host_and_port()
-            self.moto_url = f"http://{host}:{port}"
+            self.moto_url = self._moto.start()
             self.minimo.start()
             self.sales.start()
             self._create_resources()
@@ -100,9 +98,7 @@ class LocalStack:
         self._controls.clear()
         self.minimo.stop()
         self.sales.stop()
-        if self._moto_running:
-            self._moto.stop()
-            self._moto_running = False
+        self._moto.stop()
         self._clients.clear()
 
     def __enter__(self) -> LocalStack:
@@ -245,12 +241,17 @@ class LocalStack:
 
         With `wait_seconds`, an empty queue is polled until a first message arrives or the time
         is up; once messages arrive it is drained and the call returns.
+
+        Bodies on the output queues must be strict JSON (local/strict_json_reader.py): one that is
+        not raises NotStrictJson, so that every test which reads the queue checks it.
         """
         url = queue_url or self.queue_url
+        # What the function sends is held to the strictest reader; other queues hold anything.
+        strict = url in (self.queue_url, self.fifo_queue_url)
         deadline = time.monotonic() + wait_seconds
         received: list[dict[str, Any]] = []
         while True:
-            batch = self._receive_batch(url)
+            batch = self._receive_batch(url, strict=strict)
             received += batch
             if batch:
                 continue
@@ -258,7 +259,7 @@ class LocalStack:
                 return received
             time.sleep(0.05)
 
-    def _receive_batch(self, queue_url: str) -> list[dict[str, Any]]:
+    def _receive_batch(self, queue_url: str, strict: bool = False) -> list[dict[str, Any]]:
         sqs = self.client("sqs")
         messages = sqs.receive_message(
             QueueUrl=queue_url,
@@ -278,7 +279,7 @@ class LocalStack:
         return [
             {
                 "message_id": message["MessageId"],
-                "body": _parsed(message["Body"]),
+                "body": read_strict_json(message["Body"]) if strict else _parsed(message["Body"]),
                 "attributes": {
                     name: value["StringValue"]
                     for name, value in message.get("MessageAttributes", {}).items()

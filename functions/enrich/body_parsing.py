@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
 
+import strict_json
+from charsets import decode_text
+from multipart_form import parse_multipart
 from refusals import Refusal
 
 # Form tools send tens of fields; thousands are not a form. Bounds the parser's work.
 MAX_FORM_FIELDS = 1_000
-# Deeper JSON than this is no form submission, and would cost recursion later (logging, SQS).
-MAX_JSON_DEPTH = 64
 
 JSON_TYPES = ("application/json", "text/json")
 FORM_TYPE = "application/x-www-form-urlencoded"
@@ -47,52 +45,35 @@ def parse_body(body: bytes, content_type: str | None) -> Any:
     if kind == FORM_TYPE:
         return parse_form(body, params.get("charset", "utf-8"))
     if kind == MULTIPART_TYPE:
-        return parse_multipart(body, content_type or "")
+        return _collect_fields(parse_multipart(body, params.get("boundary"), MAX_FORM_FIELDS))
     raise Refusal(415, "unsupported_media_type", f"{kind} is not supported; send JSON or form data")
 
 
 def parse_json(body: bytes) -> Any:
-    try:
-        payload = json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
-        raise Refusal(400, "bad_request", "the body is not valid JSON") from None
-    if _depth_exceeds(payload, MAX_JSON_DEPTH):
-        raise Refusal(400, "bad_request", f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
-    return payload
+    """JSON by the policy in strict_json: NaN, Infinity, 1e400 and lone surrogates refused,
+    nesting bounded."""
+    return strict_json.loads(body)
 
 
 def parse_form(body: bytes, charset: str) -> dict[str, Any]:
+    text = decode_text(body, charset, "the body")
     try:
-        text = body.decode(charset)
+        # Percent-escapes are bytes in the same charset; invalid ones become U+FFFD, as WHATWG's
+        # URL-encoded parser says.
         pairs = parse_qsl(
-            text, keep_blank_values=True, strict_parsing=True, max_num_fields=MAX_FORM_FIELDS
+            text,
+            keep_blank_values=True,
+            strict_parsing=True,
+            max_num_fields=MAX_FORM_FIELDS,
+            encoding=charset,
+            errors="replace",
         )
-    except (LookupError, UnicodeDecodeError, ValueError):
+    except ValueError:
         raise Refusal(400, "bad_request", "the body is not URL-encoded form data") from None
     return _collect_fields(pairs)
 
 
-def parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:
-    """Text fields of a multipart/form-data body (Jotform sends these); files are left out."""
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
-    message = BytesParser(policy=HTTP).parsebytes(head + body)
-    if not message.is_multipart() or message.defects:
-        raise Refusal(400, "bad_request", "the body is not multipart form data")
-    pairs: list[tuple[str, str]] = []
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not name or part.get_filename() is not None:
-            continue
-        try:
-            pairs.append((str(name), part.get_content()))
-        except (LookupError, UnicodeDecodeError, KeyError):
-            raise Refusal(400, "bad_request", "a multipart field could not be decoded") from None
-        if len(pairs) > MAX_FORM_FIELDS:
-            raise Refusal(400, "bad_request", f"more than {MAX_FORM_FIELDS} form fields")
-    return _collect_fields(pairs)
-
-
-def _collect_fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+def _collect_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """One value per name, or a list when a name repeats (checkboxes)."""
     fields: dict[str, Any] = {}
     for name, value in pairs:
@@ -103,20 +84,3 @@ def _collect_fields(pairs: list[tuple[str, str]]) -> dict[str, Any]:
         else:
             fields[name] = [fields[name], value]
     return fields
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # Python accepts NaN/Infinity; consumers would not
-
-
-def _depth_exceeds(payload: Any, limit: int) -> bool:
-    stack = [(payload, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > limit:
-            return True
-        children = (
-            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        )
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False

@@ -57,4 +57,5 @@ def content_id(*parts: Any) -> str:
 def safe_id(value: str) -> str:
     if _SAFE_ID.fullmatch(value):
         return value
-    return "sha256-" + hashlib.sha256(value.encode()).hexdigest()[:40]
+    # surrogatepass: a header may hold any code point; the hash must not fail on one
+    return "sha256-" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:40]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import strict_json
 from deadlines import LambdaContextLike
 from delivery import new_delivery
 from delivery_ids import content_id, sender_id
@@ -19,9 +20,10 @@ def handle(event: Any, context: LambdaContextLike | None, runtime: Runtime) -> d
     count(Metric.EVENTS_RECEIVED)
     if not isinstance(event, dict):
         raise Refusal(400, "bad_request", "a direct invocation must pass a JSON object")
+    payload = strict_json.accepted(event)  # the same JSON policy as an HTTP body
     delivery = new_delivery(
-        event,
-        event_id=sender_id(None, event) or content_id("direct", event),
+        payload,
+        event_id=sender_id(None, payload) or content_id("direct", payload),
         source={"kind": "direct"},
         finder=runtime.email_finder,
         require_email=runtime.settings.require_email,

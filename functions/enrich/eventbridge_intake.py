@@ -1,5 +1,6 @@
 """EventBridge events: `detail` is the submission and the event's `id` is the delivery id.
 
+`detail` is held to the JSON policy in strict_json (a refusal raises, for this event only).
 EventBridge invokes asynchronously: a failure raises, so that Lambda retries and finally hands
 the event to the function's on-failure destination rather than dropping it.
 """
@@ -10,6 +11,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 
+import strict_json
 from deadlines import LambdaContextLike
 from delivery import new_delivery
 from delivery_ids import safe_id
@@ -22,13 +24,15 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
     count(Metric.EVENTS_RECEIVED)
     bridged = EventBridgeEvent(event)
     delivery = new_delivery(
-        bridged.detail,
+        strict_json.accepted(bridged.detail),
         event_id=safe_id(bridged.get_id),
-        source={
-            "kind": "eventbridge",
-            "event_source": bridged.source,
-            "detail_type": bridged.detail_type,
-        },
+        source=strict_json.accepted(
+            {
+                "kind": "eventbridge",
+                "event_source": bridged.source,
+                "detail_type": bridged.detail_type,
+            }
+        ),
         finder=runtime.email_finder,
         require_email=runtime.settings.require_email,
         received_at=bridged.time.replace("+00:00", "Z") if bridged.time else None,

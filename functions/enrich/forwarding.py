@@ -11,7 +11,8 @@ from delivery import Delivery
 from email_addresses import mask_email
 from enriched_event import enriched_event, outgoing_message
 from enrichment import Lookups
-from observability import STATUS_METRICS, Metric, count, logger
+from observability import STATUS_METRICS, Metric, count, failure_details, logger
+from queue_sender import OutgoingMessage
 from runtime import Runtime
 
 
@@ -23,6 +24,7 @@ IN_PROGRESS = "in_progress"  # another invocation is forwarding the same deliver
 # A lookup had to wait (rate limit, pacing) longer than the invocation had left; the event was
 # not sent, so that its queue can deliver it again later.
 HANDED_BACK = "handed_back"
+UNSERIALISABLE = "not_serialisable"  # not strict JSON: a defect, since intake enforces the policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,18 @@ def _forward(
     precedence = runtime.settings.relationship_precedence
     events = [enriched_event(d, found, precedence) for d, found in ready]
     fifo = runtime.settings.fifo_queue
-    failures = runtime.sender.send([outgoing_message(e, fifo=fifo) for e in events])
+    messages: list[OutgoingMessage] = []
+    failures: dict[str, str] = {}
+    for event in events:
+        try:
+            messages.append(outgoing_message(event, fifo=fifo))
+        except (ValueError, TypeError, RecursionError) as exc:  # this event fails, not the batch
+            logger.error(
+                "event cannot be serialised",
+                extra={"event_id": event["event_id"], **failure_details(exc)},
+            )
+            failures[event["event_id"]] = UNSERIALISABLE
+    failures.update(runtime.sender.send(messages))
     for (delivery, _), event in zip(ready, events, strict=True):
         outcome = Outcome(
             delivery.event_id, event["enrichment"]["status"], failures.get(delivery.event_id)

@@ -14,7 +14,9 @@ from aws_lambda_powertools.utilities.data_classes import (
     APIGatewayProxyEventV2,
     LambdaFunctionUrlEvent,
 )
+from aws_lambda_powertools.utilities.data_classes.common import CaseInsensitiveDict
 
+import strict_json
 import webhook_signatures
 from api_keys import SecretUnavailable
 from body_parsing import parse_body
@@ -70,14 +72,18 @@ def accept(request: ProxyEvent, runtime: Runtime) -> Delivery:
     if request.http_method.upper() != "POST":
         raise Refusal(405, "method_not_allowed", "webhooks are delivered with POST")
     body = raw_body(request, settings.max_body_bytes)
-    provider = _provider(request)
-    headers = request.headers
+    # Headers and the path are text too: the same policy as the body (lone surrogates refused).
+    source = strict_json.accepted(
+        {"kind": "http", "route": _route(request), "provider": _provider(request)}
+    )
+    provider = source["provider"]
+    headers = CaseInsensitiveDict(strict_json.accepted(dict(request.headers)))
     check_signature(runtime, provider, headers, body)
     payload = parse_body(body, headers.get("content-type"))
     return new_delivery(
         payload,
         event_id=sender_id(headers, payload) or content_id("http", provider, payload),
-        source={"kind": "http", "route": _route(request), "provider": provider},
+        source=source,
         finder=runtime.email_finder,
         require_email=settings.require_email,
         received_at=_received_at(request),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import traceback
 from enum import StrEnum
+from pathlib import Path
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
@@ -41,3 +43,11 @@ STATUS_METRICS = {
 def count(name: str, value: int = 1) -> None:
     if value:
         metrics.add_metric(name=str(name), unit=MetricUnit.Count, value=value)
+
+
+def failure_details(exc: BaseException) -> dict[str, str]:
+    """What to log about an unforeseen exception: its type and where it was raised, never its
+    message (which may quote the payload)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "unknown"
+    return {"error_type": type(exc).__name__, "raised_at": where}

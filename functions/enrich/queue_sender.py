@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+import strict_json
 from observability import logger
 
 MAX_BATCH_ENTRIES = 10
@@ -19,6 +20,14 @@ MAX_MESSAGE_BYTES = 1_048_576
 # (one oversized entry, say), that isolates the entry at fault from the others.
 RETRY_ENTRIES_PER_BATCH = 1
 TOO_LARGE = "message_too_large"  # a failure no retry can mend
+# The characters SQS accepts in a message body and in String attribute values (the XML 1.0 Char
+# production); it refuses a message holding any other with InvalidMessageContents:
+#   https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
+#   #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF
+# String attribute values "have the same restrictions on the content as the message body":
+#   https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_MessageAttributeValue.html
+# Everything outside is in the BMP, so one \uXXXX escape covers each.
+SQS_REFUSED = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +42,15 @@ class OutgoingMessage:
     size: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        text = json.dumps(self.body, ensure_ascii=False, separators=(",", ":"))
-        attributes = sum(
-            len(k) + len("String") + len(v.encode()) for k, v in self.attributes.items()
+        """Raises ValueError for a body that is not strict JSON (NaN, Infinity)."""
+        text = sqs_body(strict_json.dumps(self.body))
+        attributes = {name: sqs_text(value) for name, value in self.attributes.items()}
+        attributes_size = sum(
+            len(k) + len("String") + len(v.encode()) for k, v in attributes.items()
         )
+        object.__setattr__(self, "attributes", attributes)
         object.__setattr__(self, "serialised", text)
-        object.__setattr__(self, "size", len(text.encode()) + attributes)
+        object.__setattr__(self, "size", len(text.encode()) + attributes_size)
 
     def entry(self, entry_id: str) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -54,6 +66,24 @@ class OutgoingMessage:
         if self.deduplication_id:
             entry["MessageDeduplicationId"] = self.deduplication_id
         return entry
+
+
+def sqs_body(json_text: str) -> str:
+    """Escapes, losslessly, what SQS refuses in JSON text. JSON escapes controls itself, so what
+    is left (U+FFFE, U+FFFF) can only be inside a string, where a \\uXXXX escape is the same
+    character to any parser. A lone surrogate (intake refuses them, so only a defect could bring
+    one here) becomes U+FFFD, so that the body stays valid UTF-8."""
+    return SQS_REFUSED.sub(_sqs_escape, json_text)
+
+
+def _sqs_escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return "\ufffd" if 0xD800 <= code <= 0xDFFF else f"\\u{code:04x}"
+
+
+def sqs_text(value: str) -> str:
+    """A String attribute value: what SQS refuses becomes U+FFFD (a plain string has no escapes)."""
+    return SQS_REFUSED.sub("\ufffd", value) or "\ufffd"  # SQS refuses empty values too
 
 
 class QueueSender:

@@ -11,7 +11,6 @@ record is handed back, to be enriched when SQS delivers it again.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -21,16 +20,19 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from body_parsing import parse_json
+import strict_json
 from deadlines import Deadline, LambdaContextLike
 from delivery import Delivery, iso_timestamp, new_delivery
 from delivery_ids import safe_id, sender_id
 from forwarding import enrich_and_forward
-from observability import Metric, count, logger
+from observability import Metric, count, failure_details, logger
 from refusals import Refusal
 from runtime import Runtime
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+UNREADABLE = "unreadable"
 
 
 class RecordNotForwarded(Exception):
@@ -51,6 +53,13 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
                 "record refused", extra={"message_id": record.message_id, "code": refusal.code}
             )
             failures[record.message_id] = refusal.code
+        except Exception as exc:  # a record nothing foresaw fails alone, not with its batch
+            count(Metric.FORWARD_FAILURES)
+            logger.error(
+                "record could not be read",
+                extra={"message_id": record.message_id, **failure_details(exc)},
+            )
+            failures[record.message_id] = UNREADABLE
 
     outcomes = enrich_and_forward(
         list(deliveries.values()), runtime, Deadline.for_lookups(context), hand_back_waits=True
@@ -67,7 +76,7 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
 
 
 def delivery_from(record: SQSRecord, runtime: Runtime) -> Delivery:
-    payload, event_id = _unwrap(parse_json(record.body.encode()))
+    payload, event_id = _unwrap(strict_json.loads(record.body))
     sent_at = record.attributes.sent_timestamp
     return new_delivery(
         payload,
@@ -85,8 +94,8 @@ def _unwrap(payload: Any) -> tuple[Any, str | None]:
         return payload, None
     if payload.get("Type") == "Notification" and isinstance(payload.get("Message"), str):
         try:
-            return json.loads(payload["Message"]), safe_id(str(payload.get("MessageId")))
-        except (ValueError, RecursionError):
+            return strict_json.loads(payload["Message"]), safe_id(str(payload.get("MessageId")))
+        except Refusal:  # a notification whose message is not JSON: the envelope is the payload
             return payload, None
     if {"detail-type", "source", "detail", "id"} <= payload.keys():
         return payload["detail"], safe_id(str(payload["id"]))

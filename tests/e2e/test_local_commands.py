@@ -202,7 +202,9 @@ def test_a_fault_pasted_from_the_sandbox_index_makes_the_next_event_partial():
         sent = _run("local.send", "events/http-api-tally.json", "--port", port)
         assert '"status": "partial"' in sent.stdout
         line = serve.line_with("POST /webhooks/tally")
-        assert "  partial  relationship=supplier  lookup errors: minimo service_unavailable  " in line
+        assert (
+            "  partial  relationship=supplier  lookup errors: minimo service_unavailable  " in line
+        )
 
 
 def test_send_replays_a_signed_base64_webhook_byte_for_byte(tmp_path: Path):

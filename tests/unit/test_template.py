@@ -361,6 +361,7 @@ def test_the_function_may_only_touch_its_own_resources(cfn):
     assert granted.pop("sqs:SendMessage") == [
         {"Fn::GetAtt": ["EnrichedEventsQueue", "Arn"]},
         {"Fn::GetAtt": ["FailedInvocationsDLQ", "Arn"]},
+        {"Fn::GetAtt": ["IntakeQueue", "Arn"]},  # WebhookMode=queued puts webhooks there
     ]
     assert granted.pop("secretsmanager:GetSecretValue") == [
         {"Ref": "ApiKeysSecret"},

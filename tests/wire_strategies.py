@@ -1,0 +1,275 @@
+"""Hypothesis strategies over the whole wire space, not only what json.dumps or st.text() write:
+JSON text written by hand (escapes, lone surrogates, `\\u0000`, numbers beyond a double, nesting
+around the limit, duplicate keys), multipart bodies with their own part headers, charsets and
+malformations, base64 variants, raw bytes.
+
+`reference_reading` says, independently of the function's code, what the README's policy makes
+of a JSON text, so that the fuzz tests can check the answer and the payload, not only that there
+was one.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+import string
+from typing import Any
+
+from hypothesis import strategies as st
+
+EMAIL = "customer@example.com"
+MAX_DEPTH = 64  # README: JSON nested deeper than 64 levels is refused
+
+# --- JSON text --------------------------------------------------------------------------------
+
+TRICKY_ESCAPES = [
+    '\\"',
+    "\\\\",
+    "\\/",
+    "\\b",
+    "\\f",
+    "\\n",
+    "\\r",
+    "\\t",
+    "\\u0000",
+    "\\u001f",
+    "\\u007f",
+    "\\ufffe",
+    "\\uffff",
+    "\\ud800",  # lone high surrogate
+    "\\udfff",  # lone low surrogate
+    "\\udc00\\ud800",  # a pair in the wrong order: two lone ones
+    "\\ud83d\\ude00",  # a real pair: 😀
+    "\\udbff\\udfff",  # U+10FFFF
+]
+raw_characters = st.one_of(
+    st.characters(exclude_categories=("Cs",), exclude_characters='"\\', min_codepoint=0x20),
+    st.sampled_from(["\ufffe", "\uffff", "\u2028", "\u2029", "\ufeff", "é", "😀", "\x7f"]),
+)
+json_strings = st.lists(
+    st.one_of(
+        raw_characters,
+        st.sampled_from(TRICKY_ESCAPES),
+        st.integers(0, 0xFFFF).map(lambda code: f"\\u{code:04x}"),  # lone surrogates included
+    ),
+    max_size=8,
+).map(lambda parts: '"' + "".join(parts) + '"')
+NUMBER_LITERALS = [
+    "0",
+    "-0",
+    "-0.0",
+    "1e400",
+    "-1e400",
+    "1E+400",
+    "2e308",
+    "1.7976931348623157e308",  # the largest double
+    "1.7976931348623159e308",  # rounds to Infinity
+    "1e-400",  # underflows to 0
+    "4.9e-324",
+    "123456789012345678901234567890",
+    "NaN",
+    "Infinity",
+    "-Infinity",
+]
+numbers = st.one_of(
+    st.sampled_from(NUMBER_LITERALS),
+    st.integers().map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+)
+scalars = st.one_of(json_strings, numbers, st.sampled_from(["true", "false", "null"]))
+
+
+def _array(items: list[str]) -> str:
+    return "[" + ",".join(items) + "]"
+
+
+def _object(pairs: list[tuple[str, str]]) -> str:
+    return "{" + ",".join(f"{key}:{value}" for key, value in pairs) + "}"
+
+
+json_values = st.recursive(
+    scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4).map(_array),
+        st.lists(st.tuples(json_strings, children), max_size=4).map(_object),
+        # The same key twice, with different values.
+        st.tuples(json_strings, children, children).map(
+            lambda t: _object([(t[0], t[1]), (t[0], t[2])])
+        ),
+    ),
+    max_leaves=12,
+)
+
+
+def _submission(value: str) -> str:
+    return f'{{"email": "{EMAIL}", "x": {value}}}'
+
+
+def _nested_submission(depth: int, inner: str) -> str:
+    """A submission nested `depth` levels in all (the submission's object is the first)."""
+    return _submission("[" * (depth - 1) + inner + "]" * (depth - 1))
+
+
+json_documents = st.one_of(
+    json_values,
+    json_values.map(_submission),
+    st.builds(_nested_submission, st.integers(MAX_DEPTH - 2, MAX_DEPTH + 2), scalars),
+    st.builds(lambda ws, doc: ws + doc + ws, st.sampled_from([" ", "\n", "\t\r\n"]), json_values),
+    json_values.map(_submission).map(lambda doc: doc[: len(doc) // 2]),  # cut short
+)
+json_object_documents = st.one_of(
+    json_values.map(_submission),
+    st.builds(_nested_submission, st.integers(MAX_DEPTH - 2, MAX_DEPTH + 2), scalars),
+    st.lists(st.tuples(json_strings, json_values), max_size=4).map(_object),
+)
+
+
+class Refused(Exception):
+    pass
+
+
+def reference_reading(text: str) -> Any:
+    """The payload the README's policy makes of `text`, or Refused: RFC 8259 JSON; no NaN,
+    Infinity or number beyond a double; at most 64 levels; no lone surrogate; the last of
+    duplicate keys wins."""
+    try:
+        # Refused where it stands in the text, even under a key that a later duplicate overrides.
+        value = json.loads(text, parse_constant=_refuse, parse_float=_finite)
+    except (ValueError, RecursionError):
+        raise Refused from None
+    return held_to_policy(value)
+
+
+def held_to_policy(value: Any, depth: int = 1) -> Any:
+    """The same for a value Python's json has already parsed (EventBridge, direct invokes)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise Refused
+    if isinstance(value, str):
+        if re.search("[\ud800-\udfff]", value):
+            raise Refused
+        return value
+    if isinstance(value, list | dict) and depth > MAX_DEPTH:
+        raise Refused
+    if isinstance(value, list):
+        return [held_to_policy(item, depth + 1) for item in value]
+    if isinstance(value, dict):
+        return {held_to_policy(k): held_to_policy(v, depth + 1) for k, v in value.items()}
+    return value
+
+
+def _refuse(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _finite(text: str) -> float:
+    if not math.isfinite(number := float(text)):
+        raise ValueError(text)
+    return number
+
+
+# --- multipart/form-data ----------------------------------------------------------------------
+
+BCHARS = string.ascii_letters + string.digits + "'()+_,-./:=? "
+BROWSER_BOUNDARIES = [
+    "----WebKitFormBoundary7MA4YWxkTrZu0gW",  # Chrome, Safari
+    "----geckoformboundary5c8e2f6b1a9d4e7f3c0b2a1d9e8f7a6b",  # Firefox
+    "---------------------------9051914041544843365972754266",  # older Firefox
+]
+boundaries = st.one_of(
+    st.sampled_from(BROWSER_BOUNDARIES),
+    st.text(BCHARS, min_size=1, max_size=70).filter(lambda b: not b.endswith(" ")),
+    st.text(max_size=75),  # mostly not a legal boundary
+)
+GOOD_CHARSETS = [None, None, "utf-8", "UTF-8", "iso-8859-1", "windows-1252", "shift_jis", "utf-16"]
+BAD_CHARSETS = ["utf-7", "klingon", "base64", ""]  # none of them a charset this function reads
+part_charsets = st.sampled_from(GOOD_CHARSETS + BAD_CHARSETS)
+FIELD_TYPES = [None, None, "text/plain", "application/json", "application/vnd.x+json", "text/json"]
+FILE_TYPES = ["application/octet-stream", "image/png", "multipart/mixed; boundary=inner"]
+part_types = st.sampled_from(FIELD_TYPES + FILE_TYPES)
+MALFORMATIONS = ["none"] * 6 + [
+    "no-blank-line",
+    "no-disposition",
+    "folded-header",
+    "no-name",
+    "extra-headers",
+    "long-header",
+]
+
+
+@st.composite
+def multipart_parts(draw: st.DrawFn) -> bytes:
+    name = draw(st.one_of(st.sampled_from(["email", "name", "data", "_charset_"]), st.text()))
+    content_type = draw(part_types)
+    charset = draw(part_charsets)
+    malformation = draw(st.sampled_from(MALFORMATIONS))
+    if content_type and "json" in content_type:
+        text = draw(st.one_of(json_documents, st.just(f'{{"email": "{EMAIL}"}}')))
+    else:
+        text = draw(st.one_of(st.text(max_size=30), st.just(EMAIL), st.just("José Müller")))
+    try:
+        value = text.encode(charset or "utf-8")
+    except (LookupError, UnicodeError):
+        value = draw(st.binary(max_size=30))
+    # As browsers quote names: `"` and line breaks percent-encoded, the rest UTF-8 as it is.
+    quoted = name.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+    disposition = f'Content-Disposition: form-data; name="{quoted}"'
+    if malformation == "no-name":
+        disposition = "Content-Disposition: form-data"
+    if draw(st.booleans()) and draw(st.booleans()):
+        disposition += f'; filename="{draw(st.sampled_from(["", "cv.pdf", "ü.txt"]))}"'
+    headers = [] if malformation == "no-disposition" else [disposition]
+    if content_type:
+        headers.append(
+            f"Content-Type: {content_type}" + (f"; charset={charset}" if charset else "")
+        )
+    if malformation == "folded-header":
+        headers.append("X-Folded: one\r\n two")
+    if malformation == "extra-headers":
+        headers += [f"X-Extra-{i}: {i}" for i in range(draw(st.integers(1, 10)))]
+    if malformation == "long-header":
+        headers.append("X-Long: " + "x" * draw(st.integers(4_000, 4_200)))
+    head = "\r\n".join(headers).encode("utf-8", "surrogatepass")
+    separator = b"\r\n" if malformation == "no-blank-line" else b"\r\n\r\n"
+    return head + separator + value
+
+
+@st.composite
+def multipart_bodies(draw: st.DrawFn) -> tuple[bytes, str]:
+    boundary = draw(boundaries)
+    delimiter = b"--" + boundary.encode("utf-8", "surrogatepass")
+    parts = draw(st.lists(multipart_parts(), max_size=5))
+    body = draw(st.sampled_from([b"", b"preamble\r\n"]))
+    body += b"".join(delimiter + b"\r\n" + part + b"\r\n" for part in parts)
+    if draw(st.integers(0, 9)):  # mostly closed properly
+        body += delimiter + b"--" + draw(st.sampled_from([b"", b"\r\n", b"\r\nepilogue"]))
+    if draw(st.integers(0, 4)) == 0:
+        body = body.replace(b"\r\n", b"\n")  # LF-only, as hand-written bodies come
+    quoting = draw(st.sampled_from(["quoted", "bare", "missing"]))
+    content_type = "multipart/form-data"
+    if quoting != "missing":
+        content_type += (
+            f'; boundary="{boundary}"' if quoting == "quoted" else f"; boundary={boundary}"
+        )
+    return body, content_type
+
+
+# --- base64 -----------------------------------------------------------------------------------
+
+
+def base64_variants(raw: bytes) -> st.SearchStrategy[str]:
+    """What API Gateway sends (standard alphabet, padded) and what some other sender might."""
+    standard = base64.b64encode(raw).decode()
+    return st.sampled_from(
+        [
+            standard,
+            standard,
+            base64.urlsafe_b64encode(raw).decode(),
+            standard.rstrip("="),
+            base64.encodebytes(raw).decode(),  # MIME: lines of 76 with newlines
+            " " + standard,
+            standard + "!",
+            standard + "==",
+        ]
+    )
