@@ -23,12 +23,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench import webhook_modes
 from bench.baseline import SequentialBaseline
 from local.invoker import FUNCTION_DIR, load_handler
 from local.lambda_context import LambdaContextStub
 from local.lambda_events import http_api_event, sqs_event
 from local.sandbox_control import SandboxControl
-from local.stack import FUNCTION_ID
+from local.stack import FUNCTION_ID, INTAKE_QUEUE
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = "make bench"
@@ -308,6 +309,89 @@ class Bench:
             ]
             sqs.delete_message_batch(QueueUrl=url, Entries=entries)
 
+    # --- webhook modes --------------------------------------------------------------------------
+    @property
+    def intake_queue_url(self) -> str:
+        return self.env["OUTPUT_QUEUE_URL"].rsplit("/", 1)[0] + f"/{INTAKE_QUEUE}"
+
+    def answer_time(self) -> Row:
+        """How long a sender waits for its answer, both APIs at 500 ms."""
+        self.configure(latency=0.5, cache_ttl=0)
+        with _quiet():
+            self.invoke(self.http_event())  # warm: pools, connections
+            direct = webhook_modes.answer_times(self.handler, self.emails(self.runs))
+            os.environ["INTAKE_QUEUE_URL"] = self.intake_queue_url
+            try:
+                self.invoke(self.http_event())
+                queued = webhook_modes.answer_times(self.handler, self.emails(self.runs * 3))
+            finally:
+                del os.environ["INTAKE_QUEUE_URL"]
+        self._purge(self.intake_queue_url)
+        self.purge()
+        ratio = queued / direct
+        return Row(
+            "(h) HTTP answer time (p50), both APIs at 500 ms",
+            f"queued: {_ms(queued, 1)} (202 `queued`)",
+            f"direct: {_ms(direct)} (202 after both lookups)",
+            f"{ratio:.3f}x direct",
+            "queued ≤ 0.1x direct",
+            _yes(ratio <= 0.1),
+        )
+
+    def burst(self) -> Row:
+        """500 webhooks in 5 s against the sales API's 20/s, queued and direct."""
+        count, seconds = 500, 5.0
+        floor = count / SALES_LIMIT_PER_SECOND
+        runs = {}
+        for mode in ("queued", "direct"):
+            self.configure(latency=0.05, cache_ttl=0, rate_limited=True)
+            os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+            if mode == "queued":
+                os.environ["INTAKE_QUEUE_URL"] = self.intake_queue_url
+            try:
+                with _quiet():
+                    runs[mode] = webhook_modes.burst(
+                        self.handler,
+                        self.baseline.sqs,
+                        self.env["OUTPUT_QUEUE_URL"],
+                        self.emails(count),
+                        seconds=seconds,
+                        senders=8 if mode == "queued" else 100,
+                        intake_queue_url=self.intake_queue_url if mode == "queued" else None,
+                    )
+            finally:
+                os.environ.pop("INTAKE_QUEUE_URL", None)
+                os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
+            runs[mode].refused = self.sales.rate_limit()["refused"]
+        queued, direct = runs["queued"], runs["direct"]
+        met = (
+            queued.lost == queued.duplicates == queued.partial == 0
+            and queued.last_enriched_after <= 1.3 * floor
+        )
+        return Row(
+            f"(i) a burst of {count} webhooks in {seconds:.0f} s, APIs at 50 ms, against the "
+            "20/s limit",
+            f"queued: {_burst(queued, floor)}",
+            f"direct: {_burst(direct, floor)}",
+            f"last event out at {queued.last_enriched_after / floor:.2f}x the floor "
+            f"({floor:.0f} s = {count} ÷ 20/s)",
+            "queued: 0 lost, 0 duplicated, 0 partial, ≤ 1.3x the floor",
+            _yes(met),
+        )
+
+    def _purge(self, queue_url: str) -> None:
+        sqs = self.baseline.sqs
+        while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
+            "Messages"
+        ):
+            sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(messages)
+                ],
+            )
+
     def _checked_batch(self, event: dict[str, Any]) -> None:
         result = self.invoke(event)
         assert result == {"batchItemFailures": []}, result
@@ -333,10 +417,12 @@ def main() -> int:
             bench.cold_import,
             bench.rate_limited_batch,
             bench.rate_limited_stream,
+            bench.answer_time,
+            bench.burst,
         ]
         if args.only:
             letters = {letter.strip() for letter in args.only.split(",")}
-            scenarios = [s for s in scenarios if "abcdefg"[scenarios.index(s)] in letters]
+            scenarios = [s for s in scenarios if "abcdefghi"[scenarios.index(s)] in letters]
         rows = []
         for scenario in scenarios:
             rows.append(scenario())
@@ -347,6 +433,17 @@ def main() -> int:
         args.write.write_text(report)
         print(f"\nwritten to {args.write}")
     return 0
+
+
+def _burst(run: webhook_modes.Burst, floor: float) -> str:
+    statuses = ", ".join(f"{n} x {status}" for status, n in sorted(run.statuses.items()))
+    return (
+        f"answers p50 {_ms(run.answer_percentile(0.5))}, p99 {_ms(run.answer_percentile(0.99))}"
+        f" ({statuses}); last event out after {run.last_enriched_after:.1f} s"
+        f" ({run.last_enriched_after / floor:.2f}x the floor); {run.lost} lost,"
+        f" {run.duplicates} duplicated, {run.partial} partial,"
+        f" {run.refused} x 429"
+    )
 
 
 # --- measuring ------------------------------------------------------------------------------------

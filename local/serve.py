@@ -10,6 +10,10 @@ status, relationship, time); --verbose adds the function's logs and the enriched
 The function runs as deployed, with duplicate protection (the local DynamoDB table), except
 that the lookup cache is off so that faults injected into the sandboxes show at once
 (LOOKUP_CACHE_TTL_SECONDS=60 make serve turns it on). Variables set in your shell win.
+
+With --mode queued (or WEBHOOK_MODE=queued) webhooks are answered 202 "queued" as soon as they
+are checked and put on the local intake queue; a poller does what Lambda's event source mapping
+does (local/sqs_event_source.py) and prints a line per batch with the enriched events.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 from local.invoker import Invocation, configuration_error, invoke, load_handler
 from local.lambda_events import http_api_event
 from local.serve_console import ServeConsole
+from local.sqs_event_source import SqsEventSource
 from local.stack import LocalStack
 
 PATH_PREFIX = "/webhooks/"
@@ -53,18 +58,54 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     signal.signal(signal.SIGTERM, _stop)  # `kill` stops it as cleanly as Ctrl-C
     try:
-        with server, LocalStack() as stack, stack.apply_env(**_function_env(stack, args.verbose)):
+        with (
+            server,
+            LocalStack() as stack,
+            stack.apply_env(**_function_env(stack, args.verbose, args.mode)),
+        ):
             console = ServeConsole(verbose=args.verbose)
             problem = configuration_error()
-            server.RequestHandlerClass = _request_handler(stack, load_handler(), console)
-            _print_banner(server, stack)
+            handler = load_handler()
+            one_at_a_time = threading.Lock()  # one Lambda container handles one event at a time
+            server.RequestHandlerClass = _request_handler(stack, handler, console, one_at_a_time)
+            _print_banner(server, stack, args.mode)
             if problem:
                 answer = f"{FUNCTION_ERROR_STATUS} {FUNCTION_ERROR_BODY}"
                 console.configuration_error(problem, answer)
-            server.serve_forever()
+            if args.mode == "queued":
+                with _intake_poller(stack, handler, console, one_at_a_time):
+                    server.serve_forever()
+            else:
+                server.serve_forever()
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _intake_poller(
+    stack: LocalStack, handler: Any, console: ServeConsole, lock: threading.Lock
+) -> SqsEventSource:
+    """The intake queue's event source mapping: each batch invokes the function, then what it
+    forwarded is printed."""
+
+    def invoke_batch(event: dict[str, Any], context: Any) -> Any:
+        started = time.perf_counter()
+        with lock:
+            invocation = invoke(handler, event, context.get_remaining_time_in_millis() / 1000)
+            queued = stack.receive_all()
+            console.intake_batch(
+                len(event["Records"]), invocation, queued, time.perf_counter() - started
+            )
+        if invocation.error is not None:
+            raise invocation.error
+        return invocation.result
+
+    return SqsEventSource(
+        stack.client("sqs"),
+        stack.intake_queue_url,
+        invoke_batch,
+        on_error=lambda exc: None,  # printed by the console already
+    )
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
@@ -79,6 +120,13 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument(
         "--verbose", action="store_true", help="also print the function's logs and each event"
+    )
+    parser.add_argument(
+        "--mode",
+        choices=("direct", "queued"),
+        default=os.environ.get("WEBHOOK_MODE", "direct"),
+        help="direct: enrich before answering; queued: answer at once, enrich from the intake"
+        " queue (default: $WEBHOOK_MODE or direct)",
     )
     args = parser.parse_args(argv)
     port = args.port or os.environ.get("PORT") or str(DEFAULT_PORT)
@@ -99,9 +147,11 @@ def _listen_error(exc: OSError, host: str, port: int) -> str:
     return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
-def _function_env(stack: LocalStack, verbose: bool) -> dict[str, str]:
+def _function_env(stack: LocalStack, verbose: bool, mode: str = "direct") -> dict[str, str]:
     env = os.environ
+    queued = {"INTAKE_QUEUE_URL": stack.intake_queue_url} if mode == "queued" else {}
     return {
+        **queued,
         "IDEMPOTENCY_TABLE": env.get("IDEMPOTENCY_TABLE", stack.table_name),
         "LOOKUP_CACHE_TTL_SECONDS": env.get("LOOKUP_CACHE_TTL_SECONDS", "0"),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO" if verbose else "ERROR"),
@@ -111,7 +161,7 @@ def _function_env(stack: LocalStack, verbose: bool) -> dict[str, str]:
     }
 
 
-def _print_banner(server: ThreadingHTTPServer, stack: LocalStack) -> None:
+def _print_banner(server: ThreadingHTTPServer, stack: LocalStack, mode: str = "direct") -> None:
     host, port = server.server_address[:2]
     base = f"http://{host}:{port}"
     port_prefix = "" if port == DEFAULT_PORT else f"PORT={port} "
@@ -129,6 +179,12 @@ def _print_banner(server: ThreadingHTTPServer, stack: LocalStack) -> None:
         " one line per request (--verbose adds logs and events)",
         flush=True,
     )
+    if mode == "queued":
+        print(
+            "  queued mode: webhooks are answered 202 at once and enriched from the intake"
+            " queue, a line per batch",
+            flush=True,
+        )
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
@@ -136,9 +192,8 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 
 def _request_handler(
-    stack: LocalStack, handler: Any, console: ServeConsole
+    stack: LocalStack, handler: Any, console: ServeConsole, one_at_a_time: threading.Lock
 ) -> type[BaseHTTPRequestHandler]:
-    one_at_a_time = threading.Lock()  # one Lambda container handles one event at a time
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:

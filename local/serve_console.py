@@ -47,6 +47,25 @@ class ServeConsole:
             for message in queued:
                 self._print(json.dumps(message["body"], indent=2, ensure_ascii=False))
 
+    def intake_batch(
+        self, records: int, invocation: Invocation, queued: list[dict[str, Any]], seconds: float
+    ) -> None:
+        """Queued mode: one intake batch, as the event source mapping invoked the function."""
+        error = invocation.error
+        if error is not None:
+            if _error_key(error) not in self._errors_shown:
+                self._errors_shown.add(_error_key(error))
+                self._print(f"the function raised (shown once):\n{error_details(error)}")
+            outcome = f"function error: {type(error).__name__}; the whole batch comes back"
+        else:
+            failed = len((invocation.result or {}).get("batchItemFailures", []))
+            outcome = f"{len(queued)} forwarded, {failed} back to the queue"
+        self._print(f"intake batch of {records}: {outcome}  {seconds * 1000:.0f} ms")
+        for message in queued:
+            self._print("  " + "  ".join(_enriched(message["body"])))
+            if self.verbose:
+                self._print(json.dumps(message["body"], indent=2, ensure_ascii=False))
+
     def not_handled(self, method: str, target: str, status: int, why: str) -> None:
         """Answered before the function (as API Gateway would), with the reason."""
         self._print(f"{status} {method} {target}  {why}; webhooks go to POST /webhooks/<provider>")
@@ -71,6 +90,9 @@ def summary(
     elif queued:
         for message in queued:
             parts += _enriched(message["body"])
+    elif status == 202 and isinstance(answered, dict) and answered.get("status") == "queued":
+        # Queued mode: on the intake queue; its batch prints the enriched event.
+        parts += [f"event_id={answered.get('event_id')}", "queued for enrichment"]
     elif status == 202 and isinstance(answered, dict):
         # Answered as forwarded, yet nothing reached the queue: the delivery ledger replayed
         # the first delivery's answer.

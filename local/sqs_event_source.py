@@ -18,7 +18,6 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,7 +96,7 @@ class SqsEventSource:
         while not self._stopping.is_set():
             try:
                 self.poll_once()
-            except Exception as exc:  # noqa: BLE001 - the mapping keeps polling, as Lambda's does
+            except Exception as exc:  # the mapping keeps polling, as Lambda's does
                 if self._on_error is not None:
                     self._on_error(exc)
                 self._stopping.wait(0.5)
@@ -115,7 +114,7 @@ class SqsEventSource:
             answer = self._handler(event, LambdaContextStub(timeout_seconds=self.function_timeout))
             failures = (answer or {}).get("batchItemFailures", [])
             failed = {f["itemIdentifier"] for f in failures}
-        except Exception as exc:  # noqa: BLE001 - the whole batch comes back, as in Lambda
+        except Exception as exc:  # the whole batch comes back, as in Lambda
             raised = True
             failed = {m["MessageId"] for m in messages}
             if self._on_error is not None:

@@ -42,6 +42,9 @@ QUEUE = "enriched-events"
 DLQ = "enriched-events-dlq"
 FIFO_QUEUE = "enriched-events.fifo"
 INTAKE_QUEUE = "webhook-intake"
+INTAKE_DLQ = "webhook-intake-dlq"
+# The template's intake queue waits 120 s before a failed record comes back; locally, 10 s.
+INTAKE_VISIBILITY_SECONDS = 10
 SECRET_NAME = "webhook-enrichment/api-keys"  # noqa: S105 - a name, not a secret
 TABLE = "webhook-idempotency"
 FUNCTION_ID = "EnrichFunction"  # the function's logical ID in template.yaml
@@ -56,7 +59,7 @@ _AWS_ENV = {
 class LocalStack:
     """Attributes once started: moto_url; minimo and sales (the sandboxes, driven in-process) and
     minimo_control / sales_control (the same over HTTP); queue_url, dlq_url, fifo_queue_url,
-    intake_queue_url, secret_arn, table_name; data (the seed) and webhook_secret.
+    intake_queue_url, intake_dlq_url, secret_arn, table_name; data (the seed) and webhook_secret.
 
     moto keeps its state per process, not per server: stacks started in one process share their
     queues, secret and table, so a stack adopts the resources an earlier one created.
@@ -191,7 +194,19 @@ class LocalStack:
             QueueName=FIFO_QUEUE,
             Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"},
         )["QueueUrl"]
-        self.intake_queue_url = sqs.create_queue(QueueName=INTAKE_QUEUE)["QueueUrl"]
+        self.intake_dlq_url = sqs.create_queue(QueueName=INTAKE_DLQ)["QueueUrl"]
+        intake_dlq_arn = sqs.get_queue_attributes(
+            QueueUrl=self.intake_dlq_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        self.intake_queue_url = sqs.create_queue(
+            QueueName=INTAKE_QUEUE,
+            Attributes={
+                "VisibilityTimeout": str(INTAKE_VISIBILITY_SECONDS),
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": intake_dlq_arn, "maxReceiveCount": 5}
+                ),
+            },
+        )["QueueUrl"]
         self.secret_arn = self._create_secret()
         self.table_name = self._create_table()
 
@@ -232,7 +247,13 @@ class LocalStack:
 
     @property
     def queue_urls(self) -> list[str]:
-        return [self.queue_url, self.dlq_url, self.fifo_queue_url, self.intake_queue_url]
+        return [
+            self.queue_url,
+            self.dlq_url,
+            self.fifo_queue_url,
+            self.intake_queue_url,
+            self.intake_dlq_url,
+        ]
 
     def receive_all(
         self, queue_url: str | None = None, wait_seconds: float = 0.0

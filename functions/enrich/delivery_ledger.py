@@ -36,7 +36,9 @@ class Claims:
 
 
 class DeliveryLedger:
-    def __init__(self, table_name: str, max_concurrency: int) -> None:
+    def __init__(self, table_name: str, max_concurrency: int, purpose: str = "delivery") -> None:
+        """`purpose` keeps separate records in one table: `delivery` (forwarded once) and
+        `accepted` (queued mode: put on the intake queue once)."""
         dynamodb = Config(
             retries={"mode": "standard", "max_attempts": 3},
             connect_timeout=2,
@@ -45,7 +47,7 @@ class DeliveryLedger:
         )
         self._store = DynamoDBPersistenceLayer(table_name=table_name, boto_config=dynamodb)
         # A fixed prefix: renaming the function must not forget what was delivered.
-        self._store.configure(_CONFIG, key_prefix="delivery")
+        self._store.configure(_CONFIG, key_prefix=purpose)
         self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="ledger")
 
     def claim(self, deliveries: Sequence[Delivery], remaining_ms: int) -> Claims:

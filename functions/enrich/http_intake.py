@@ -26,6 +26,7 @@ from delivery_ids import content_id, sender_id
 from forwarding import IN_PROGRESS, enrich_and_forward
 from observability import Metric, count, logger
 from queue_sender import TOO_LARGE
+from queued_webhooks import queued_message
 from refusals import Refusal
 from runtime import Runtime
 
@@ -48,6 +49,8 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
         logger.warning("request refused", extra={"status": refusal.status, "code": refusal.code})
         return http_response(refusal.status, refusal.to_dict())
     logger.set_correlation_id(delivery.event_id)
+    if runtime.intake is not None:
+        return queue_for_enrichment(delivery, runtime, context)
     [outcome] = enrich_and_forward([delivery], runtime, Deadline.for_lookups(context))
     if outcome.failure == IN_PROGRESS:
         return http_response(IN_FLIGHT.status, IN_FLIGHT.to_dict(), {"retry-after": "5"})
@@ -56,6 +59,42 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
     if not outcome.forwarded:
         return http_response(UNAVAILABLE.status, UNAVAILABLE.to_dict())
     return http_response(202, outcome.answer())
+
+
+def queue_for_enrichment(
+    delivery: Delivery, runtime: Runtime, context: LambdaContextLike | None
+) -> dict:
+    """Queued mode: the accepted webhook waits on the intake queue and is answered at once,
+    202 `queued`; 503 when the queue refuses it, so that the sender retries."""
+    try:
+        message = queued_message(delivery)
+    except Refusal as refusal:
+        count(Metric.EVENTS_REFUSED)
+        logger.warning("request refused", extra={"status": refusal.status, "code": refusal.code})
+        return http_response(refusal.status, refusal.to_dict())
+    answer = {"event_id": delivery.event_id, "status": "queued"}
+    acceptances = runtime.acceptances
+    if acceptances is not None:
+        remaining_ms = int(Deadline.for_lookups(context).remaining() * 1000) + 2000
+        claims = acceptances.claim([delivery], remaining_ms)
+        if not claims.fresh:
+            count(Metric.DUPLICATE_DELIVERIES)
+            if claims.in_progress:
+                return http_response(IN_FLIGHT.status, IN_FLIGHT.to_dict(), {"retry-after": "5"})
+            return http_response(202, next(iter(claims.answered.values())) or answer)
+    failure = runtime.intake.send([message]).get(delivery.event_id) if runtime.intake else "off"
+    if acceptances is not None:
+        if failure:
+            acceptances.settle(forwarded={}, failed=[delivery.event_id])
+        else:
+            acceptances.settle(forwarded={delivery.event_id: answer}, failed=[])
+    if failure:
+        count(Metric.FORWARD_FAILURES)
+        logger.error("webhook not queued", extra={"reason": failure})
+        return http_response(UNAVAILABLE.status, UNAVAILABLE.to_dict())
+    count(Metric.EVENTS_QUEUED)
+    logger.info("webhook queued", extra={"event_id": delivery.event_id})
+    return http_response(202, answer)
 
 
 def proxy_event(event: dict[str, Any]) -> ProxyEvent:

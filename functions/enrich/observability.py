@@ -29,6 +29,7 @@ class Metric(StrEnum):
     LOOKUP_CACHE_HITS = "LookupCacheHits"
     DUPLICATE_DELIVERIES = "DuplicateDeliveries"
     EVENTS_HANDED_BACK = "EventsHandedBack"  # SQS records returned to wait out a rate limit
+    EVENTS_QUEUED = "EventsQueued"  # queued mode: webhooks put on the intake queue
 
 
 # One count per enrichment status: EventsEnriched, EventsNotFound, EventsPartial, EventsNoEmail.

@@ -43,6 +43,9 @@ class Runtime:
     enricher: Enricher
     sender: QueueSender
     ledger: DeliveryLedger | None  # duplicate-delivery protection, when IDEMPOTENCY_TABLE is set
+    intake: QueueSender | None = None  # queued mode: where HTTP webhooks wait to be enriched
+    # Queued mode with IDEMPOTENCY_TABLE: a webhook delivered twice is queued once.
+    acceptances: DeliveryLedger | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -90,6 +93,7 @@ class Runtime:
             account=settings.sales_api_account,
             relationships=settings.sales_relationships,
         )
+        sqs = boto3.client("sqs", config=SQS_CONFIG)
         return cls(
             settings=settings,
             keys=keys,
@@ -100,10 +104,18 @@ class Runtime:
                 cache=LookupCache(settings.lookup_cache_ttl_seconds),
                 max_concurrency=settings.max_concurrency,
             ),
-            sender=QueueSender(settings.output_queue_url, boto3.client("sqs", config=SQS_CONFIG)),
+            sender=QueueSender(settings.output_queue_url, sqs),
+            intake=(
+                QueueSender(settings.intake_queue_url, sqs) if settings.intake_queue_url else None
+            ),
             ledger=(
                 DeliveryLedger(settings.idempotency_table, settings.max_concurrency)
                 if settings.idempotency_table
+                else None
+            ),
+            acceptances=(
+                DeliveryLedger(settings.idempotency_table, 1, purpose="accepted")
+                if settings.idempotency_table and settings.intake_queue_url
                 else None
             ),
         )
@@ -111,8 +123,9 @@ class Runtime:
     def close(self) -> None:
         """Frees the worker threads of a Runtime that a configuration change replaced."""
         self.enricher.close()
-        if self.ledger is not None:
-            self.ledger.close()
+        for ledger in (self.ledger, self.acceptances):
+            if ledger is not None:
+                ledger.close()
 
 
 _lock = threading.Lock()

@@ -45,6 +45,7 @@ ENVIRONMENT_VARIABLES = (
     "MAX_CONCURRENCY",
     "IDEMPOTENCY_TABLE",
     "MAX_BODY_BYTES",
+    "INTAKE_QUEUE_URL",
 )
 
 
@@ -83,6 +84,13 @@ class Settings:
     max_concurrency: int = 16
     idempotency_table: str | None = None
     max_body_bytes: int = 262_144
+    # Queued mode: HTTP webhooks are checked, put on this queue and answered at once.
+    intake_queue_url: str | None = None
+
+    @property
+    def webhook_mode(self) -> str:
+        """`queued` when HTTP webhooks go to the intake queue first, else `direct`."""
+        return "queued" if self.intake_queue_url else "direct"
 
     @property
     def fifo_queue(self) -> bool:
@@ -119,6 +127,7 @@ class Settings:
             max_concurrency=int(reader.number("MAX_CONCURRENCY", 16, minimum=1)),
             idempotency_table=reader.text("IDEMPOTENCY_TABLE"),
             max_body_bytes=int(reader.number("MAX_BODY_BYTES", 262_144, minimum=1)),
+            intake_queue_url=reader.text("INTAKE_QUEUE_URL"),
         )
 
 

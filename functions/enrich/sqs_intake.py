@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+import queued_webhooks
 import strict_json
 from deadlines import Deadline, LambdaContextLike
 from delivery import Delivery, iso_timestamp, new_delivery
@@ -76,7 +77,10 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
 
 
 def delivery_from(record: SQSRecord, runtime: Runtime) -> Delivery:
-    payload, event_id = _unwrap(strict_json.loads(record.body))
+    body = strict_json.loads(record.body)
+    if queued_webhooks.is_queued_webhook(body):  # queued mode: checked at the edge already
+        return queued_webhooks.delivery_from(body)
+    payload, event_id = _unwrap(body)
     sent_at = record.attributes.sent_timestamp
     return new_delivery(
         payload,

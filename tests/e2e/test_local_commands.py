@@ -172,6 +172,23 @@ def test_serve_answers_curl_with_one_line_per_request():
         assert serve.next_line().startswith("404 POST /elsewhere  not a webhook route")
 
 
+def test_serve_in_queued_mode_answers_at_once_and_prints_the_batch():
+    with _serve("--port", "0", env={"WEBHOOK_MODE": "queued"}) as serve:
+        answer = requests.post(
+            f"{serve.url}/webhooks/website",
+            data={"email": "supplier@partner.example"},
+            headers={"webhook-id": "queued-e2e-1"},
+            timeout=30,
+        )
+        assert answer.status_code == 202
+        assert answer.json() == {"event_id": "queued-e2e-1", "status": "queued"}
+        line = serve.line_with("POST /webhooks/website")
+        assert "event_id=queued-e2e-1  queued for enrichment" in line
+        assert serve.line_with("intake batch of 1: 1 forwarded, 0 back to the queue")
+        enriched = serve.next_line()
+        assert "event_id=queued-e2e-1  enriched  relationship=supplier" in enriched
+
+
 def test_send_replays_an_event_file_and_the_same_delivery_again_is_a_replay():
     port = _free_port()
     with _serve(env={"PORT": str(port)}) as serve:  # PORT, not --port

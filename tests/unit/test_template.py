@@ -61,6 +61,7 @@ PARAMETER_SETS = {
         **REQUIRED,
         "ApiKeysSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:keys-AbCdEf",
     },
+    "queued": {**REQUIRED, "WebhookMode": "queued"},
 }
 
 
@@ -1078,3 +1079,33 @@ def _constant_strings(node: ast.expr) -> set[str]:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return {node.value}
     return set()
+
+
+# --- webhook modes --------------------------------------------------------------------------------
+def function_environment(template: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"]["EnrichFunction"]["Properties"]["Environment"]["Variables"]
+
+
+def granted_on(template: dict[str, Any], action: str) -> list[Any]:
+    return [
+        resource
+        for role, statement in policy_statements(template)
+        if role == "EnrichFunctionRole" and action in _branches(statement["Action"])
+        for resource in _branches(statement["Resource"])
+    ]
+
+
+def test_queued_mode_puts_webhooks_on_the_intake_queue(deployed):
+    queued = deployed["queued"]
+    assert "IntakeQueue" in queued["Resources"]  # though IntakeQueueEnabled is false
+    assert "IntakeEventSourceMapping" in queued["Resources"]
+    assert function_environment(queued)["INTAKE_QUEUE_URL"] == {"Ref": "IntakeQueue"}
+    assert {"Fn::GetAtt": ["IntakeQueue", "Arn"]} in granted_on(queued, "sqs:SendMessage")
+
+
+@pytest.mark.parametrize("name", ["defaults", "everything-standard"])
+def test_direct_mode_leaves_the_intake_queue_to_its_own_producers(deployed, name):
+    template = deployed[name]
+    assert function_environment(template)["INTAKE_QUEUE_URL"] == ""
+    assert {"Fn::GetAtt": ["IntakeQueue", "Arn"]} not in granted_on(template, "sqs:SendMessage")
+    assert ("IntakeQueue" in template["Resources"]) == (name == "everything-standard")

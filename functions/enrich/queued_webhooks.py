@@ -1,0 +1,71 @@
+"""Queued mode: an accepted webhook, as it waits on the intake queue to be enriched.
+
+The HTTP path does everything that can refuse a request (size, content type, signature,
+parsing, the email rule, the event id), then stores what enriching needs later — the payload,
+the event id, the source, when it was received and where the email is — and answers at once.
+The SQS intake turns it back into the same Delivery, so the enriched event is the one a direct
+delivery would have made: same `event_id`, the original `source` and `received_at`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from delivery import Delivery
+from email_extraction import EmailMatch
+from queue_sender import MAX_MESSAGE_BYTES, OutgoingMessage
+from refusals import Refusal
+
+SCHEMA = "queued-webhook/v1"
+# The enriched event adds the lookups' answers (a contact, the matches) to what is queued: a
+# webhook is queued only if that still fits in one SQS message.
+ENRICHMENT_HEADROOM_BYTES = 64 * 1024
+MAX_QUEUED_BYTES = MAX_MESSAGE_BYTES - ENRICHMENT_HEADROOM_BYTES
+TOO_LARGE_TO_QUEUE = Refusal(
+    413,
+    "payload_too_large",
+    "the submission, once enriched, would exceed the queue's 1 MiB message limit",
+)
+
+
+def queued_message(delivery: Delivery) -> OutgoingMessage:
+    """The intake queue's message for an accepted webhook; refuses (413) what cannot fit."""
+    message = OutgoingMessage(
+        event_id=delivery.event_id,
+        body={
+            "schema": SCHEMA,
+            "event_id": delivery.event_id,
+            "received_at": delivery.received_at,
+            "source": delivery.source,
+            "email": delivery.email.email if delivery.email else None,
+            "email_path": delivery.email.path if delivery.email else None,
+            "payload": delivery.payload,
+        },
+        attributes={"event_id": delivery.event_id, "schema": SCHEMA},
+    )
+    if message.size > MAX_QUEUED_BYTES:
+        raise TOO_LARGE_TO_QUEUE
+    return message
+
+
+def is_queued_webhook(body: Any) -> bool:
+    return isinstance(body, dict) and body.get("schema") == SCHEMA
+
+
+def delivery_from(body: dict[str, Any]) -> Delivery:
+    """The Delivery a queued webhook stands for; a record that claims the schema but does not
+    hold to it is refused (400), so that it fails alone and reaches the intake DLQ."""
+    event_id, received_at = body.get("event_id"), body.get("received_at")
+    source, email, path = body.get("source"), body.get("email"), body.get("email_path")
+    if not (
+        isinstance(event_id, str)
+        and event_id
+        and isinstance(received_at, str)
+        and isinstance(source, dict)
+        and isinstance(source.get("kind"), str)
+        and "payload" in body
+        and (email is None or (isinstance(email, str) and isinstance(path, str)))
+    ):
+        raise Refusal(400, "bad_request", f"the record does not hold to {SCHEMA}")
+    match = EmailMatch(email, path) if email is not None else None
+    return Delivery(event_id, source, body["payload"], match, received_at)
