@@ -31,7 +31,7 @@ INTAKES = {
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: Any, context: Any) -> Any:
     kind = source_kind(event)
     logger.append_keys(source_kind=kind)

@@ -1,14 +1,19 @@
-"""Powertools Logger, Tracer and Metrics, one of each per container, and the metric names."""
+"""Powertools Logger, Tracer and Metrics, one of each per container, and the metric names.
+
+The Tracer is built in tracing.py, which loads the X-Ray SDK only when tracing is on.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+import tracing
+
 logger = Logger()
-tracer = Tracer()
+tracer = tracing.tracer
 metrics = Metrics()
 
 
