@@ -368,7 +368,7 @@ How to read it:
   to the sandboxes and to moto (whose SQS emulation is slower than SQS's own front end). A single
   HTTP event also pays a whole SQS call for one message; in a batch, that is shared by ten.
 - (e) Most of the cold import is Powertools and boto3/botocore, which any function using them
-  pays; Tracer brings in the X-Ray SDK even when tracing is disabled locally.
+  pays; the X-Ray SDK is loaded only when tracing is on (as deployed, where it adds ~18 ms).
 """
 
 
