@@ -6,7 +6,8 @@ The environment comes from the caller: the local stack's variables, LAMBDA_TASK_
 tells Powertools and the X-Ray SDK that they are in Lambda) and AWS_XRAY_DAEMON_ADDRESS (where
 the SDK sends its segments over UDP, as to the X-Ray daemon Lambda runs beside the function).
 Lambda's runtime puts each invocation's trace header in `_X_AMZN_TRACE_ID` before it calls the
-handler; so does this, with a new trace id and a parent (the function segment) per invocation.
+handler (awslambdaric's bootstrap, `update_xray_env_variable`), and the X-Ray SDK reads it there;
+so does this, with a new trace id and parent (the function segment's id) per invocation.
 Nothing in the function is patched or configured from here.
 """
 
