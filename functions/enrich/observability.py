@@ -9,12 +9,16 @@ from enum import StrEnum
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 import tracing
 
 logger = Logger()
 tracer = tracing.tracer
 metrics = Metrics()
+# Powertools' ColdStart metric, once per container. Asked for only where metrics are on: it is
+# printed through single_metric, which (Powertools 3.37) ignores POWERTOOLS_METRICS_DISABLED.
+COLD_START_METRIC = not is_metrics_disabled()
 
 
 class Metric(StrEnum):
