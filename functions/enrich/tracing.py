@@ -14,7 +14,10 @@ The X-Ray SDK keeps the current segment per thread: work handed to a pool starts
 in Lambda its subsegments land beside the handler's instead of under it (Powertools issue #2047).
 `in_this_trace` hands the caller's entity to the worker, as the SDK's README shows for
 ThreadPoolExecutor (set_trace_entity, then clear_trace_entities; the SDK's Lambda context keeps
-it since aws-xray-sdk-python #409).
+it since aws-xray-sdk-python #409). A subsegment is sent once all its children have ended: a
+lookup still running when the invocation ends (past its deadline and the collection grace)
+holds back the handler's subsegment until it ends, and if the container is frozen meanwhile,
+that invocation's trace is lost. Lookups are bounded by the same deadline, so this is rare.
 """
 
 from __future__ import annotations
