@@ -17,7 +17,7 @@ import eventbridge_intake
 import http_intake
 import sqs_intake
 from event_sources import source_kind
-from observability import Metric, count, logger, metrics, tracer
+from observability import COLD_START_METRIC, Metric, count, logger, metrics, tracer
 from refusals import Refusal
 from runtime import current_runtime
 
@@ -31,7 +31,7 @@ INTAKES = {
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=COLD_START_METRIC)
 def lambda_handler(event: Any, context: Any) -> Any:
     kind = source_kind(event)
     logger.append_keys(source_kind=kind)

@@ -20,7 +20,8 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from botocore.config import Config
 
 from delivery import Delivery
-from observability import logger
+from observability import logger, tracer
+from tracing import in_this_trace
 
 # Webhook senders retry for hours, some for days: a delivery is remembered for a day.
 REMEMBER_SECONDS = 24 * 60 * 60
@@ -50,9 +51,11 @@ class DeliveryLedger:
         self._store.configure(_CONFIG, key_prefix=purpose)
         self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="ledger")
 
+    # Not its answer in the trace: the deliveries it holds carry the addresses.
+    @tracer.capture_method(capture_response=False)
     def claim(self, deliveries: Sequence[Delivery], remaining_ms: int) -> Claims:
         claims = Claims()
-        records = self._pool.map(lambda d: self._claim(d, remaining_ms), deliveries)
+        records = self._pool.map(in_this_trace(lambda d: self._claim(d, remaining_ms)), deliveries)
         for delivery, (claimed, record) in zip(deliveries, records, strict=True):
             if claimed:
                 claims.fresh.append(delivery)
@@ -62,10 +65,11 @@ class DeliveryLedger:
                 claims.in_progress.add(delivery.event_id)
         return claims
 
+    @tracer.capture_method
     def settle(self, forwarded: dict[str, dict], failed: Sequence[str]) -> None:
         """Remembers the answers of forwarded deliveries; forgets the failed ones."""
-        list(self._pool.map(lambda item: self._complete(*item), forwarded.items()))
-        list(self._pool.map(self._release, failed))
+        list(self._pool.map(in_this_trace(lambda item: self._complete(*item)), forwarded.items()))
+        list(self._pool.map(in_this_trace(self._release), failed))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -12,8 +12,9 @@ from deadlines import Deadline
 from lookup_cache import LookupCache
 from lookup_results import LookupFailure, MinimoResult, SalesResult
 from minimo_client import MinimoClient
-from observability import logger
+from observability import logger, tracer
 from sales_client import SalesClient
+from tracing import traced_lookup
 
 EnrichmentStatus = Literal["enriched", "not_found", "partial", "no_email"]
 
@@ -97,10 +98,15 @@ class Enricher:
         self._minimo_pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="minimo")
         self._sales_pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="sales")
 
+    # Not its answer in the trace: it holds the addresses and the contacts found.
+    @tracer.capture_method(capture_response=False)
     def look_up(self, emails: Iterable[str], deadline: Deadline) -> dict[str, Lookups]:
         """Each distinct address once; both APIs concurrently; cached answers reused."""
         results: dict[str, Lookups] = {}
         pending: dict[str, tuple[Future[_Timed] | MinimoResult, Future[_Timed] | SalesResult]] = {}
+        # Made in this thread: they carry this trace's current subsegment into the workers.
+        find_contact = traced_lookup("minimo", self._minimo.find_contact)
+        find_matches = traced_lookup("sales", self._sales.find_matches)
         for email in dict.fromkeys(emails):
             minimo = self.cache.get(("minimo", email))
             sales = self.cache.get(("sales", email))
@@ -108,9 +114,8 @@ class Enricher:
                 results[email] = Lookups(minimo, sales, 0, minimo_cached=True, sales_cached=True)
                 continue
             pending[email] = (
-                minimo
-                or self._minimo_pool.submit(_timed, self._minimo.find_contact, email, deadline),
-                sales or self._sales_pool.submit(_timed, self._sales.find_matches, email, deadline),
+                minimo or self._minimo_pool.submit(_timed, find_contact, email, deadline),
+                sales or self._sales_pool.submit(_timed, find_matches, email, deadline),
             )
         futures = [f for pair in pending.values() for f in pair if isinstance(f, Future)]
         wait(futures, timeout=max(0.0, deadline.remaining()) + COLLECT_GRACE_SECONDS)

@@ -1,4 +1,7 @@
-"""Powertools Logger, Tracer and Metrics, one of each per container, and the metric names."""
+"""Powertools Logger, Tracer and Metrics, one of each per container, and the metric names.
+
+The Tracer is built in tracing.py, which loads the X-Ray SDK only when tracing is on.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +9,18 @@ import traceback
 from enum import StrEnum
 from pathlib import Path
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+import tracing
 
 logger = Logger()
-tracer = Tracer()
+tracer = tracing.tracer
 metrics = Metrics()
+# Powertools' ColdStart metric, once per container. Asked for only where metrics are on: it is
+# printed through single_metric, which (Powertools 3.37) ignores POWERTOOLS_METRICS_DISABLED.
+COLD_START_METRIC = not is_metrics_disabled()
 
 
 class Metric(StrEnum):

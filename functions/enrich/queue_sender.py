@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 import strict_json
-from observability import logger
+from observability import logger, tracer
 
 MAX_BATCH_ENTRIES = 10
 # SQS caps a message, and the sum of a batch's messages, at 1 MiB (body and attributes).
@@ -91,6 +91,7 @@ class QueueSender:
         self.queue_url = queue_url
         self._sqs = sqs_client
 
+    @tracer.capture_method  # its answer, {event_id: reason} for the failed, is in the trace
     def send(self, messages: Sequence[OutgoingMessage]) -> dict[str, str]:
         """Sends every message it can; returns {event_id: reason} for those it could not."""
         failed: dict[str, str] = {}

@@ -1,0 +1,59 @@
+"""Runs the real handler in a fresh process as Lambda runs it with tracing on (test_tracing.py).
+
+    python tests/integration/traced_lambda.py EVENTS.json OUTCOMES.json
+
+The environment comes from the caller: the local stack's variables, LAMBDA_TASK_ROOT (which
+tells Powertools and the X-Ray SDK that they are in Lambda) and AWS_XRAY_DAEMON_ADDRESS (where
+the SDK sends its segments over UDP, as to the X-Ray daemon Lambda runs beside the function).
+Lambda's runtime puts each invocation's trace header in `_X_AMZN_TRACE_ID` before it calls the
+handler (awslambdaric's bootstrap, `update_xray_env_variable`), and the X-Ray SDK reads it there;
+so does this, with a new trace id and parent (the function segment's id) per invocation.
+Nothing in the function is patched or configured from here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from local.invoker import invoke, load_handler  # noqa: E402 - needs ROOT on sys.path
+
+
+def trace_header() -> dict[str, str]:
+    """The parts of a `_X_AMZN_TRACE_ID` Lambda sets for a sampled invocation."""
+    return {
+        "Root": f"1-{int(time.time()):08x}-{secrets.token_hex(12)}",
+        "Parent": secrets.token_hex(8),
+        "Sampled": "1",
+    }
+
+
+def main(events_path: str, outcomes_path: str) -> None:
+    events = json.loads(Path(events_path).read_text())
+    handler = load_handler()
+    outcomes = []
+    for event in events:
+        header = trace_header()
+        os.environ["_X_AMZN_TRACE_ID"] = ";".join(f"{k}={v}" for k, v in header.items())
+        invocation = invoke(handler, event)
+        outcomes.append(
+            {
+                "trace_id": header["Root"],
+                "function_segment_id": header["Parent"],
+                "result": invocation.result,
+                "error": type(invocation.error).__name__ if invocation.error else None,
+            }
+        )
+    loaded = sorted(name for name in sys.modules if name.startswith("aws_xray_sdk"))
+    Path(outcomes_path).write_text(json.dumps({"invocations": outcomes, "xray_modules": loaded}))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
