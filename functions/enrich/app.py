@@ -10,22 +10,21 @@ Every intake ends in forwarding.enrich_and_forward: both lookups at once, then S
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-import direct_intake
-import eventbridge_intake
-import http_intake
-import sqs_intake
 from event_sources import source_kind
 from observability import COLD_START_METRIC, Metric, count, logger, metrics, tracer
 from refusals import Refusal
 from runtime import current_runtime
 
+# Each source's intake module, imported when its first event arrives: a container loads only
+# what its own sources need (a cold start is billed).
 INTAKES = {
-    "http": http_intake.handle,
-    "sqs": sqs_intake.handle,
-    "eventbridge": eventbridge_intake.handle,
-    "direct": direct_intake.handle,
+    "http": "http_intake",
+    "sqs": "sqs_intake",
+    "eventbridge": "eventbridge_intake",
+    "direct": "direct_intake",
 }
 
 
@@ -36,7 +35,8 @@ def lambda_handler(event: Any, context: Any) -> Any:
     kind = source_kind(event)
     logger.append_keys(source_kind=kind)
     try:
-        return INTAKES[kind](event, context, current_runtime())
+        intake = importlib.import_module(INTAKES[kind])
+        return intake.handle(event, context, current_runtime())
     except Refusal as refusal:  # HTTP and SQS answer refusals themselves; the others raise
         count(Metric.EVENTS_REFUSED)
         logger.warning("event refused", extra={"code": refusal.code})

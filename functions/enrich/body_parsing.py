@@ -7,7 +7,6 @@ from urllib.parse import parse_qsl
 
 import strict_json
 from charsets import decode_text
-from multipart_form import parse_multipart
 from refusals import Refusal
 
 # Form tools send tens of fields; thousands are not a form. Bounds the parser's work.
@@ -45,6 +44,8 @@ def parse_body(body: bytes, content_type: str | None) -> Any:
     if kind == FORM_TYPE:
         return parse_form(body, params.get("charset", "utf-8"))
     if kind == MULTIPART_TYPE:
+        from multipart_form import parse_multipart  # only forms with files are multipart
+
         return _collect_fields(parse_multipart(body, params.get("boundary"), MAX_FORM_FIELDS))
     raise Refusal(415, "unsupported_media_type", f"{kind} is not supported; send JSON or form data")
 

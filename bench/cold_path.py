@@ -1,0 +1,92 @@
+"""One cold path, in this fresh process: import, then the first webhook, timed end to end.
+
+    python -m bench.cold_path handler   # the real handler, as Lambda starts it (tracing on)
+    python -m bench.cold_path naive     # import boto3 + requests, an SQS client, two lookups,
+                                        # one SendMessage
+
+The environment is the local stack's (bench/run.py passes it). Prints one JSON line: seconds,
+the process's CPU seconds, and its peak resident memory in MiB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import secrets
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNCTION_DIR = ROOT / "functions" / "enrich"
+
+
+def as_lambda_starts_it() -> None:
+    """What Lambda's runtime sets that the function reads: LAMBDA_TASK_ROOT (Powertools and the
+    X-Ray SDK know they are in Lambda), the invocation's trace header, the daemon's address
+    (nothing listens there: segments go out over UDP and are lost, as cheaply as to a daemon)."""
+    os.environ["LAMBDA_TASK_ROOT"] = str(FUNCTION_DIR)
+    os.environ["POWERTOOLS_TRACE_DISABLED"] = "false"
+    os.environ["AWS_XRAY_DAEMON_ADDRESS"] = "127.0.0.1:2000"
+    os.environ["_X_AMZN_TRACE_ID"] = (
+        f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};"
+        f"Parent={secrets.token_hex(8)};Sampled=1"
+    )
+    os.environ["AWS_LAMBDA_FUNCTION_NAME"] = "webhook-enrichment-enrich"
+    sys.path.insert(0, str(FUNCTION_DIR))
+
+
+def handler_cold_path(event: dict, context: object) -> None:
+    import app
+
+    result = app.lambda_handler(event, context)
+    assert result["statusCode"] == 202, result
+
+
+def naive_cold_path(email: str) -> None:
+    import boto3
+    import requests
+
+    env = os.environ
+    sqs = boto3.client("sqs")
+    minimo = requests.get(
+        f"{env['MINIMO_BASE_URL']}/contacts/by-email/{quote(email, safe='')}",
+        headers={"Authorization": f"Bearer {env['MINIMO_API_KEY']}"},
+        timeout=10,
+    )
+    sales = requests.post(
+        f"{env['SALES_API_BASE_URL']}/v1/sales/contacts/actions/find-by-email?include=account",
+        json={"email": email},
+        headers={
+            "Authorization": f"Bearer {env['SALES_API_KEY']}",
+            "OpenMRP-Version": "1.0.forge-preview.8",
+        },
+        timeout=10,
+    )
+    body = {"email": email, "minimo": minimo.status_code, "sales": sales.json()["data"]}
+    sqs.send_message(QueueUrl=env["OUTPUT_QUEUE_URL"], MessageBody=json.dumps(body))
+
+
+def main(kind: str) -> None:
+    email = f"cold-{secrets.token_hex(4)}@bench.example"
+    if kind == "handler":
+        as_lambda_starts_it()
+        # Built before the clock starts: Lambda hands the event over ready.
+        from local.lambda_context import LambdaContextStub
+        from local.lambda_events import http_api_event
+
+        event, context = http_api_event({"email": email}), LambdaContextStub(15)
+        started, cpu = time.perf_counter(), time.process_time()
+        handler_cold_path(event, context)
+    else:
+        started, cpu = time.perf_counter(), time.process_time()
+        naive_cold_path(email)
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_mib": peak_mib}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
