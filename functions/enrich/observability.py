@@ -26,6 +26,7 @@ class Metric(StrEnum):
     LOOKUP_CONFIG_ERRORS = "LookupConfigErrors"
     LOOKUP_CACHE_HITS = "LookupCacheHits"
     DUPLICATE_DELIVERIES = "DuplicateDeliveries"
+    DELIVERY_IDS_REUSED = "DeliveryIdsReused"  # a sender's id came again with other content
     EVENTS_HANDED_BACK = "EventsHandedBack"  # SQS records returned to wait out a rate limit
 
 

@@ -7,8 +7,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
+import aws_calls
+from deadlines import Deadline
 from observability import logger
 
 MAX_BATCH_ENTRIES = 10
@@ -28,6 +30,9 @@ class OutgoingMessage:
     attributes: dict[str, str]
     group_id: str | None = None
     deduplication_id: str | None = None
+    # Tells this message's failure apart from another's with the same event_id (two routes'
+    # senders may use the same id): the delivery's key; the event_id when not given.
+    key: str = ""
     serialised: str = field(init=False, repr=False)
     # What SQS counts against its limit: the body plus attribute names, types and values.
     size: int = field(init=False, repr=False)
@@ -37,6 +42,8 @@ class OutgoingMessage:
         attributes = sum(
             len(k) + len("String") + len(v.encode()) for k, v in self.attributes.items()
         )
+        if not self.key:
+            object.__setattr__(self, "key", self.event_id)
         object.__setattr__(self, "serialised", text)
         object.__setattr__(self, "size", len(text.encode()) + attributes)
 
@@ -61,24 +68,28 @@ class QueueSender:
         self.queue_url = queue_url
         self._sqs = sqs_client
 
-    def send(self, messages: Sequence[OutgoingMessage]) -> dict[str, str]:
-        """Sends every message it can; returns {event_id: reason} for those it could not."""
+    def send(
+        self, messages: Sequence[OutgoingMessage], deadline: Deadline | None = None
+    ) -> dict[str, str]:
+        """Sends every message it can by `deadline`; returns {message key: reason} for those it
+        could not."""
         failed: dict[str, str] = {}
         pending: list[OutgoingMessage] = []
         for message in messages:
             if message.size > MAX_MESSAGE_BYTES:
-                failed[message.event_id] = TOO_LARGE
+                failed[message.key] = TOO_LARGE
             else:
                 pending.append(message)
         reasons: dict[str, str] = {}
-        for entries_per_batch in (MAX_BATCH_ENTRIES, RETRY_ENTRIES_PER_BATCH):
-            if not pending:
-                break
-            reasons = {}
-            for chunk in _chunks(pending, entries_per_batch):
-                reasons.update(self._send_chunk(chunk))
-            pending = [m for m in pending if m.event_id in reasons]
-        failed.update({m.event_id: reasons[m.event_id] for m in pending})
+        with aws_calls.within(deadline):
+            for entries_per_batch in (MAX_BATCH_ENTRIES, RETRY_ENTRIES_PER_BATCH):
+                if not pending:
+                    break
+                reasons = {}
+                for chunk in _chunks(pending, entries_per_batch):
+                    reasons.update(self._send_chunk(chunk))
+                pending = [m for m in pending if m.key in reasons]
+        failed.update({m.key: reasons[m.key] for m in pending})
         return failed
 
     def _send_chunk(self, chunk: list[OutgoingMessage]) -> dict[str, str]:
@@ -89,9 +100,9 @@ class QueueSender:
                 Entries=[message.entry(entry_id) for entry_id, message in by_entry_id.items()],
             )
         except (BotoCoreError, ClientError) as exc:
-            code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else "unreachable"
+            code = _error_code(exc)
             logger.warning("SendMessageBatch failed", extra={"error_code": code})
-            return {message.event_id: code for message in chunk}
+            return {message.key: code for message in chunk}
         rejected = {}
         for failure in answer.get("Failed", []):
             logger.warning(
@@ -101,8 +112,18 @@ class QueueSender:
                     "sender_fault": failure.get("SenderFault"),
                 },
             )
-            rejected[by_entry_id[failure["Id"]].event_id] = failure.get("Code", "rejected")
+            rejected[by_entry_id[failure["Id"]].key] = failure.get("Code", "rejected")
         return rejected
+
+
+def _error_code(exc: BotoCoreError | ClientError) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response["Error"]["Code"])
+    if isinstance(exc, aws_calls.OutOfTime):
+        return "deadline_exceeded"
+    if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
+        return "timeout"
+    return "unreachable"
 
 
 def _chunks(messages: list[OutgoingMessage], max_entries: int) -> Iterator[list[OutgoingMessage]]:
