@@ -4,7 +4,9 @@ errors, a queue that has gone, batches in which some entries fail, and calls tha
 Point AWS_ENDPOINT_URL at it; every request goes on to moto unchanged unless a fault step
 applies. Each step is consumed by the first request it matches, in order:
 
-  {"throttle": true}          400 RequestThrottled (botocore retries it)
+  {"throttle": true}          400 RequestThrottled (botocore retries it); with
+                              "retry_after_ms": 3000 it carries x-amz-retry-after, which
+                              botocore's standard mode waits out before its retry
   {"status": 500}             a bare 5xx (botocore retries it)
   {"queue_missing": true}     400 QueueDoesNotExist (not retried)
   {"fail_entries": [0, 3]}    a SendMessageBatch whose entries at those positions fail
@@ -137,7 +139,9 @@ def _handler_for(proxy: AwsFaultProxy) -> type[BaseHTTPRequestHandler]:
             elif "answer_after" in fault:
                 self._relay(body, answer_after=float(fault["answer_after"]))
             elif fault.get("throttle"):
-                self._reply(*_error("RequestThrottled", "Rate exceeded"))
+                retry_after = fault.get("retry_after_ms")
+                headers = {"x-amz-retry-after": str(retry_after)} if retry_after else None
+                self._reply(*_error("RequestThrottled", "Rate exceeded"), headers=headers)
             elif fault.get("queue_missing"):
                 self._reply(*_error("QueueDoesNotExist", "The specified queue does not exist."))
             elif "status" in fault:
@@ -202,11 +206,22 @@ def _handler_for(proxy: AwsFaultProxy) -> type[BaseHTTPRequestHandler]:
             skip = ("host", "content-length")
             return {k: v for k, v in self.headers.items() if k.lower() not in skip}
 
-        def _reply(self, status: int, payload: dict[str, Any]) -> None:
-            self._send(status, json.dumps(payload).encode(), "application/x-amz-json-1.0")
+        def _reply(
+            self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+        ) -> None:
+            body = json.dumps(payload).encode()
+            self._send(status, body, "application/x-amz-json-1.0", headers)
 
-        def _send(self, status: int, payload: bytes, content_type: str | None) -> None:
+        def _send(
+            self,
+            status: int,
+            payload: bytes,
+            content_type: str | None,
+            headers: dict[str, str] | None = None,
+        ) -> None:
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", content_type or "application/x-amz-json-1.0")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()

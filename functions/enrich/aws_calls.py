@@ -31,10 +31,10 @@ from deadlines import Deadline
 # An attempt with less time than this to read its answer is not started.
 MIN_READ_SECONDS = 0.1
 # botocore's standard mode waits at most rand() * min(2 ** (attempt - 1), 20) s before a retry
-# (throttling; other errors far less), and at most 5 s more when AWS sends x-amz-retry-after
-# (botocore/retries/standard.py, ExponentialBackoff).
+# (throttling; other errors far less); when AWS sends x-amz-retry-after (milliseconds), that
+# long instead, up to 5 s more (botocore/retries/standard.py, ExponentialBackoff).
 _MAX_BACKOFF_SECONDS = 20.0
-_RETRY_AFTER_EXTRA_SECONDS = 5.0
+_RETRY_AFTER_MAX_EXTRA_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +112,18 @@ class _DeadlineHooks:
         deadline = _deadline.get()
         if deadline is None:
             return None
-        backoff = min(2.0 ** (attempts - 1), _MAX_BACKOFF_SECONDS)
-        if response is not None and response[0].headers.get("x-amz-retry-after"):
-            backoff += _RETRY_AFTER_EXTRA_SECONDS
+        backoff = _longest_backoff(attempts, response)
         if deadline.allows(backoff + self.limits.connect_timeout + MIN_READ_SECONDS):
             return None  # botocore decides, as it would without a deadline
         return False
+
+
+def _longest_backoff(attempts: int, response: Any) -> float:
+    """The longest botocore may wait before the next attempt."""
+    ceiling = min(2.0 ** (attempts - 1), _MAX_BACKOFF_SECONDS)
+    retry_after = response[0].headers.get("x-amz-retry-after") if response is not None else None
+    try:
+        asked = int(retry_after) / 1000 if retry_after is not None else 0.0
+    except ValueError:  # botocore ignores a malformed value too
+        asked = 0.0
+    return max(ceiling, min(asked, ceiling + _RETRY_AFTER_MAX_EXTRA_SECONDS))

@@ -127,6 +127,19 @@ def test_sqs_that_answers_after_the_client_gave_up(stack, aws, clock, function_e
     assert event_ids(stack, stack.fifo_queue_url) == {"msg_1": 1}
 
 
+def test_no_retry_waits_past_the_deadline(stack, aws, clock):
+    """SQS throttles and asks for 3 s (x-amz-retry-after), which botocore would wait out: the
+    second wait would end past the deadline, so that retry is not made at all."""
+    throttled = {"operation": "SendMessageBatch", "throttle": True, "retry_after_ms": 3000}
+    aws.add_faults([{**throttled, "always": True}])
+    event = http_api_event(BODY, headers={"webhook-id": "msg_1"})
+    assert status(clock(event)) == (503, "unavailable")
+    assert 3.0 < clock.last < CONTEXT_SECONDS  # the first wait (3 s) did fit, and was waited
+    aws.clear()
+    assert status(clock(event)) == (202, None)
+    assert event_ids(stack) == {"msg_1": 1}
+
+
 def test_hung_sqs_fails_the_records_in_time_and_redelivery_sends_once(stack, aws, clock):
     aws.add_faults([{"operation": "SendMessageBatch", "hang": True, "always": True}])
     records = [sqs_record({"email": f"r{n}@example.com"}, message_id=f"m-{n}") for n in range(5)]
