@@ -45,6 +45,11 @@ class CallLimits:
     read_timeout: float
     max_attempts: int  # the first one included
 
+    @property
+    def shortest_attempt(self) -> float:
+        """Less time than this left, and no attempt is started."""
+        return self.connect_timeout + MIN_READ_SECONDS
+
     def config(self, max_pool_connections: int) -> Config:
         return Config(
             connect_timeout=self.connect_timeout,
@@ -54,11 +59,11 @@ class CallLimits:
         )
 
 
-# In-region calls answer in milliseconds; these bound a bad day, not a normal one. A connection
-# that takes half a second to open is not going to answer usefully in time.
-SQS = CallLimits(connect_timeout=0.5, read_timeout=2.0, max_attempts=3)
-DYNAMODB = CallLimits(connect_timeout=0.5, read_timeout=1.0, max_attempts=3)
-SECRETS_MANAGER = CallLimits(connect_timeout=0.5, read_timeout=2.0, max_attempts=3)
+# In-region calls connect (TCP and TLS) and answer in milliseconds; these bound a bad day, not a
+# normal one. The connect timeout is kept small because every attempt must leave room for it.
+SQS = CallLimits(connect_timeout=0.3, read_timeout=2.0, max_attempts=3)
+DYNAMODB = CallLimits(connect_timeout=0.3, read_timeout=1.0, max_attempts=3)
+SECRETS_MANAGER = CallLimits(connect_timeout=0.3, read_timeout=2.0, max_attempts=3)
 
 
 class OutOfTime(BotoCoreError):
@@ -104,7 +109,7 @@ class _DeadlineHooks:
         # The connect timeout is the client's; what is left after it is the most the answer
         # may take.
         read = min(self.limits.read_timeout, deadline.remaining() - self.limits.connect_timeout)
-        if read < MIN_READ_SECONDS:
+        if read < MIN_READ_SECONDS:  # i.e. less than shortest_attempt left
             raise OutOfTime(operation=event_name.rsplit(".", 1)[-1] or "an AWS call")
         request.context["read_timeout"] = read
 
@@ -113,7 +118,7 @@ class _DeadlineHooks:
         if deadline is None:
             return None
         backoff = _longest_backoff(attempts, response)
-        if deadline.allows(backoff + self.limits.connect_timeout + MIN_READ_SECONDS):
+        if deadline.allows(backoff + self.limits.shortest_attempt):
             return None  # botocore decides, as it would without a deadline
         return False
 

@@ -24,7 +24,7 @@ class ForwardingFailed(Exception):
 IN_PROGRESS = "in_progress"  # another invocation is forwarding the same delivery right now
 # The sender's id already names other content from the same sender (IDEMPOTENCY_TABLE only).
 ID_REUSED = "id_reused"
-# Kept from SQS's share of the time, for the duplicate check's bookkeeping after the send.
+# Kept from SQS's share of the time for the duplicate check's bookkeeping after the send.
 SETTLE_RESERVE_SECONDS = 0.8
 # A lookup had to wait (rate limit, pacing) longer than the invocation had left; the event was
 # not sent, so that its queue can deliver it again later.
@@ -67,7 +67,6 @@ def enrich_and_forward(
     outcomes: dict[DeliveryKey, Outcome] = {}
     fresh = unique
     answer_by = deadline.for_answer()
-    send_by = answer_by
     if runtime.ledger is not None:
         in_progress_ms = int(max(0.0, answer_by.remaining()) * 1000)
         claims = runtime.ledger.claim(unique, in_progress_ms, deadline)
@@ -82,9 +81,8 @@ def enrich_and_forward(
         tally[Metric.DUPLICATE_DELIVERIES] += len(claims.answered) + len(claims.in_progress)
         tally[Metric.DELIVERY_IDS_REUSED] += len(claims.reused)
         fresh = claims.fresh
-        send_by = answer_by.less(SETTLE_RESERVE_SECONDS)
 
-    forwarded = _forward(fresh, runtime, deadline, send_by, tally, hand_back_waits)
+    forwarded = _forward(fresh, runtime, deadline, answer_by, tally, hand_back_waits)
     outcomes.update(forwarded)
     if runtime.ledger is not None:
         runtime.ledger.settle(
@@ -101,7 +99,7 @@ def _forward(
     deliveries: list[Delivery],
     runtime: Runtime,
     deadline: Deadline,
-    send_by: Deadline,
+    answer_by: Deadline,
     tally: Counter[str],
     hand_back_waits: bool,
 ) -> dict[DeliveryKey, Outcome]:
@@ -125,7 +123,7 @@ def _forward(
         outgoing_message(e, fifo=fifo, key=d.key.digest)
         for (d, _), e in zip(ready, events, strict=True)
     ]
-    failures = runtime.sender.send(messages, send_by)
+    failures = runtime.sender.send(messages, _sending_deadline(answer_by, runtime))
     for (delivery, _), event in zip(ready, events, strict=True):
         outcome = Outcome(
             delivery.event_id, event["enrichment"]["status"], failures.get(delivery.key.digest)
@@ -133,6 +131,17 @@ def _forward(
         outcomes[delivery.key] = outcome
         _log_outcome(delivery, event, outcome, tally)
     return outcomes
+
+
+def _sending_deadline(answer_by: Deadline, runtime: Runtime) -> Deadline:
+    """SQS may use all the time left but the duplicate check's share, which it gets only when
+    that share is enough for one DynamoDB attempt: sending is what must not fail."""
+    if runtime.ledger is None:
+        return answer_by
+    settling = min(SETTLE_RESERVE_SECONDS, max(0.0, answer_by.remaining()) / 3)
+    if settling < aws_calls.DYNAMODB.shortest_attempt:
+        return answer_by
+    return answer_by.less(settling)
 
 
 def _log_reuse(delivery: Delivery) -> None:

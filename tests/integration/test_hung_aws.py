@@ -209,3 +209,32 @@ def test_hung_secrets_manager_under_an_sqs_batch_forwards_partial_in_time(
             "secret_unavailable",
             "deadline_exceeded",
         }
+
+
+def test_the_lookups_secret_reads_end_with_the_lookups(stack, aws, invoke, function_env):
+    """The lookups run in worker threads; the deadline of the secret read they make travels with
+    them, so a hung read is given up at the lookups' deadline, not left running after the
+    invocation returned (to resume in the next one)."""
+    function_env(
+        AWS_ENDPOINT_URL=aws.url,
+        IDEMPOTENCY_TABLE=stack.table_name,
+        API_KEYS_SECRET_ARN=stack.secret_arn,
+    )
+    aws.add_faults([{"operation": "GetSecretValue", "hang": True, "always": True}])
+    records = [sqs_record({"email": f"r{n}@example.com"}, message_id=f"m-{n}") for n in range(3)]
+    # 3 s left: the lookups have 2 s, room for one attempt each and no retry.
+    assert invoke({"Records": records}, timeout=3.0) == {"batchItemFailures": []}
+    time.sleep(1.5)  # a read still running on its own timeouts would retry by now
+    assert aws.operations["GetSecretValue"] == 6  # one per lookup: 3 addresses, 2 APIs
+
+
+def test_sending_keeps_its_turn_when_the_lookups_use_all_their_time(stack, aws, invoke):
+    """3 s left and both APIs too slow: the lookups give up at their deadline, and what is left
+    goes to SQS first; the duplicate check's bookkeeping only gets a share that fits an attempt."""
+    for api in (stack.minimo, stack.sales):
+        api.add_faults([{"delay": 4.0}])
+    started = time.monotonic()
+    result = invoke(http_api_event(BODY, headers={"webhook-id": "msg_1"}), timeout=3.0)
+    assert time.monotonic() - started < 3.0
+    assert json.loads(result["body"]) == {"event_id": "msg_1", "status": "partial"}
+    assert event_ids(stack) == {"msg_1": 1}
