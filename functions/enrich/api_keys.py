@@ -14,6 +14,8 @@ from aws_lambda_powertools.utilities.parameters.exceptions import (
     TransformParameterError,
 )
 
+import aws_calls
+from deadlines import Deadline
 from lookup_results import LookupFailed
 from settings import ConfigurationError, Settings
 
@@ -55,10 +57,13 @@ class ApiKeyStore:
             provider_webhook_secrets=provider_secrets,
         )
 
-    def current(self) -> ApiKeys:
+    def current(self, deadline: Deadline | None = None) -> ApiKeys:
+        """Raises SecretUnavailable if the secret cannot be read by `deadline` (default: the
+        deadline in force for AWS calls, see aws_calls.within)."""
         if not self._secret_arn:
             return self._from_env
-        secret = self._fetch()
+        with aws_calls.within(deadline):
+            secret = self._fetch()
         try:
             provider_secrets = _provider_secrets(secret.get("webhook_secrets", {}))
         except ValueError:  # fail closed: a malformed entry never means "checks off"
@@ -87,7 +92,9 @@ class ApiKeyStore:
 
     def _fetch(self) -> dict[str, Any]:
         if self._provider is None:
-            self._provider = SecretsProvider()
+            self._provider = SecretsProvider(
+                boto3_client=aws_calls.client("secretsmanager", aws_calls.SECRETS_MANAGER)
+            )
         try:
             secret = self._provider.get(
                 self._secret_arn, transform="json", max_age=SECRET_MAX_AGE_SECONDS

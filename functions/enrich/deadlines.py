@@ -8,6 +8,8 @@ from typing import Protocol
 
 # Time kept back from lookups so that forwarding to SQS (with its own retries) always fits.
 FORWARDING_RESERVE_SECONDS = 2.0
+# Kept back from Lambda's own timeout: returning the answer and flushing the metrics.
+ANSWER_MARGIN_SECONDS = 0.2
 # Used when there is no Lambda context (scripts, direct calls in tests).
 DEFAULT_BUDGET_SECONDS = 10.0
 
@@ -19,6 +21,9 @@ class LambdaContextLike(Protocol):
 @dataclass(frozen=True, slots=True)
 class Deadline:
     expires_at: float  # time.monotonic() seconds
+    # For the lookups' deadline: when the invocation itself must have answered. Every AWS call
+    # after the lookups (SQS, the duplicate check's bookkeeping) ends by then.
+    answer_at: float | None = None
 
     @classmethod
     def in_seconds(cls, seconds: float) -> Deadline:
@@ -27,10 +32,23 @@ class Deadline:
     @classmethod
     def for_lookups(cls, context: LambdaContextLike | None) -> Deadline:
         """The remaining time less a reserve for forwarding (a third of it when time is short)."""
+        now = time.monotonic()
         if context is None:
-            return cls.in_seconds(DEFAULT_BUDGET_SECONDS)
+            lookups = DEFAULT_BUDGET_SECONDS
+            return cls(now + lookups, now + lookups + FORWARDING_RESERVE_SECONDS)
         remaining = max(0.0, context.get_remaining_time_in_millis() / 1000)
-        return cls.in_seconds(remaining - min(FORWARDING_RESERVE_SECONDS, remaining / 3))
+        reserve = min(FORWARDING_RESERVE_SECONDS, remaining / 3)
+        answer = max(remaining - reserve, remaining - ANSWER_MARGIN_SECONDS)
+        return cls(now + remaining - reserve, now + answer)
+
+    def for_answer(self) -> Deadline:
+        """The invocation's own deadline, which this (lookup) deadline reserves time before."""
+        if self.answer_at is None:
+            return Deadline(self.expires_at + FORWARDING_RESERVE_SECONDS)
+        return Deadline(self.answer_at)
+
+    def less(self, seconds: float) -> Deadline:
+        return Deadline(self.expires_at - seconds)
 
     def remaining(self) -> float:
         return self.expires_at - time.monotonic()

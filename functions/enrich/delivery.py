@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from delivery_ids import DeliveryKey, delivery_key
 from email_extraction import EmailFinder, EmailMatch
 from refusals import Refusal
 
@@ -17,6 +18,11 @@ class Delivery:
     payload: Any
     email: EmailMatch | None
     received_at: str
+    # Sender, id and content: what the duplicate check and the FIFO deduplication compare.
+    key: DeliveryKey = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", delivery_key(self.event_id, self.source, self.payload))
 
 
 def iso_timestamp(epoch_ms: float | None = None) -> str:

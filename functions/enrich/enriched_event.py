@@ -37,7 +37,10 @@ def enriched_event(
     }
 
 
-def outgoing_message(event: dict[str, Any], *, fifo: bool) -> OutgoingMessage:
+def outgoing_message(
+    event: dict[str, Any], *, fifo: bool, key: str | None = None
+) -> OutgoingMessage:
+    """`key` is the delivery's key digest (DeliveryKey.digest); the event_id when not given."""
     enrichment = event["enrichment"]
     attributes = {
         "event_id": event["event_id"],
@@ -50,10 +53,14 @@ def outgoing_message(event: dict[str, Any], *, fifo: bool) -> OutgoingMessage:
     if fifo:
         # Per-submitter ordering without putting the address itself in SQS metadata.
         group_id = email_hash(event["email"]) if event["email"] else "no-email"
+    key = key or event["event_id"]
     return OutgoingMessage(
         event_id=event["event_id"],
         body=event,
         attributes=attributes,
         group_id=group_id,
-        deduplication_id=event["event_id"] if fifo else None,
+        # Not the event_id alone: the same id from two routes' senders names two submissions,
+        # and SQS would drop the second as a duplicate for five minutes.
+        deduplication_id=key if fifo else None,
+        key=key,
     )

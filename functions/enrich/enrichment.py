@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextvars import copy_context
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -113,9 +114,17 @@ class Enricher:
             if minimo is not None and sales is not None:
                 results[email] = Lookups(minimo, sales, 0, minimo_cached=True, sales_cached=True)
                 continue
+            # Each task runs in a copy of the caller's context: the deadline of any AWS call it
+            # makes (the API keys' secret) travels in it.
             pending[email] = (
-                minimo or self._minimo_pool.submit(_timed, find_contact, email, deadline),
-                sales or self._sales_pool.submit(_timed, find_matches, email, deadline),
+                minimo
+                or self._minimo_pool.submit(
+                    copy_context().run, _timed, find_contact, email, deadline
+                ),
+                sales
+                or self._sales_pool.submit(
+                    copy_context().run, _timed, find_matches, email, deadline
+                ),
             )
         futures = [f for pair in pending.values() for f in pair if isinstance(f, Future)]
         wait(futures, timeout=max(0.0, deadline.remaining()) + COLLECT_GRACE_SECONDS)

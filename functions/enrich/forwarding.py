@@ -6,8 +6,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from deadlines import FORWARDING_RESERVE_SECONDS, Deadline, LambdaContextLike
+import aws_calls
+from deadlines import Deadline, LambdaContextLike
 from delivery import Delivery
+from delivery_ids import DeliveryKey
 from email_addresses import mask_email
 from enriched_event import enriched_event, outgoing_message
 from enrichment import Lookups
@@ -21,6 +23,10 @@ class ForwardingFailed(Exception):
 
 
 IN_PROGRESS = "in_progress"  # another invocation is forwarding the same delivery right now
+# The sender's id already names other content from the same sender (IDEMPOTENCY_TABLE only).
+ID_REUSED = "id_reused"
+# Kept from SQS's share of the time for the duplicate check's bookkeeping after the send.
+SETTLE_RESERVE_SECONDS = 0.8
 # A lookup had to wait (rate limit, pacing) longer than the invocation had left; the event was
 # not sent, so that its queue can deliver it again later.
 HANDED_BACK = "handed_back"
@@ -49,53 +55,65 @@ def enrich_and_forward(
     *,
     hand_back_waits: bool = False,
 ) -> list[Outcome]:
-    """One Outcome per delivery, in order. Each event_id is looked up and sent at most once:
-    repeated within the batch, or (with IDEMPOTENCY_TABLE) already forwarded before.
+    """One Outcome per delivery, in order. Each delivery (sender, id and content) is looked up
+    and sent at most once: repeated within the batch, or (with IDEMPOTENCY_TABLE) already
+    forwarded before. With IDEMPOTENCY_TABLE, a sender's id that already names other content is
+    refused as reused (ID_REUSED) rather than taken for a duplicate.
 
+    `deadline` is the lookups'; SQS and the ledger's bookkeeping end by its answer deadline.
     With `hand_back_waits` (a queue will deliver the event again), an event whose lookup only
     had to wait past the deadline is not sent but handed back; otherwise it goes out `partial`.
     """
-    unique = list({d.event_id: d for d in deliveries}.values())
+    unique = list({d.key: d for d in deliveries}.values())
     tally: Counter[str] = Counter()  # one data point per metric and invocation, however many events
-    outcomes: dict[str, Outcome] = {}
+    outcomes: dict[DeliveryKey, Outcome] = {}
     fresh = unique
+    answer_by = deadline.for_answer()
     if runtime.ledger is not None:
-        in_progress_ms = int((deadline.remaining() + FORWARDING_RESERVE_SECONDS) * 1000)
-        claims = runtime.ledger.claim(unique, in_progress_ms)
-        for event_id, answer in claims.answered.items():
-            outcomes[event_id] = Outcome(event_id, answer.get("status"), duplicate=True)
-        for event_id in claims.in_progress:
-            outcomes[event_id] = Outcome(event_id, None, failure=IN_PROGRESS)
+        in_progress_ms = int(max(0.0, answer_by.remaining()) * 1000)
+        claims = runtime.ledger.claim(unique, in_progress_ms, deadline)
+        for key, answer in claims.answered.items():
+            outcomes[key] = Outcome(key.event_id, answer.get("status"), duplicate=True)
+        for key in claims.in_progress:
+            outcomes[key] = Outcome(key.event_id, None, failure=IN_PROGRESS)
+        for delivery in unique:
+            if delivery.key in claims.reused:
+                outcomes[delivery.key] = Outcome(delivery.event_id, None, failure=ID_REUSED)
+                _log_reuse(delivery)
         tally[Metric.DUPLICATE_DELIVERIES] += len(claims.answered) + len(claims.in_progress)
+        tally[Metric.DELIVERY_IDS_REUSED] += len(claims.reused)
         fresh = claims.fresh
 
-    forwarded = _forward(fresh, runtime, deadline, tally, hand_back_waits)
+    forwarded = _forward(fresh, runtime, deadline, answer_by, tally, hand_back_waits)
     outcomes.update(forwarded)
     if runtime.ledger is not None:
         runtime.ledger.settle(
-            forwarded={o.event_id: o.answer() for o in forwarded.values() if o.forwarded},
-            failed=[o.event_id for o in forwarded.values() if not o.forwarded],
+            forwarded={key: o.answer() for key, o in forwarded.items() if o.forwarded},
+            failed=[key for key, o in forwarded.items() if not o.forwarded],
+            deadline=answer_by,
         )
     for name, value in tally.items():
         count(name, value)
-    return [outcomes[d.event_id] for d in deliveries]
+    return [outcomes[d.key] for d in deliveries]
 
 
 def _forward(
     deliveries: list[Delivery],
     runtime: Runtime,
     deadline: Deadline,
+    answer_by: Deadline,
     tally: Counter[str],
     hand_back_waits: bool,
-) -> dict[str, Outcome]:
-    lookups = runtime.enricher.look_up([d.email.email for d in deliveries if d.email], deadline)
+) -> dict[DeliveryKey, Outcome]:
+    with aws_calls.within(deadline):  # the API keys' secret, read by the lookups
+        lookups = runtime.enricher.look_up([d.email.email for d in deliveries if d.email], deadline)
     _count_lookups(lookups, tally)
-    outcomes: dict[str, Outcome] = {}
+    outcomes: dict[DeliveryKey, Outcome] = {}
     ready = []
     for delivery in deliveries:
         found = lookups[delivery.email.email] if delivery.email else None
         if hand_back_waits and found is not None and found.must_wait:
-            outcomes[delivery.event_id] = Outcome(delivery.event_id, None, HANDED_BACK)
+            outcomes[delivery.key] = Outcome(delivery.event_id, None, HANDED_BACK)
             tally[Metric.EVENTS_HANDED_BACK] += 1
             logger.info("event handed back to its queue", extra=_wait_details(delivery, found))
         else:
@@ -105,23 +123,45 @@ def _forward(
     fifo = runtime.settings.fifo_queue
     messages: list[OutgoingMessage] = []
     failures: dict[str, str] = {}
-    for event in events:
+    for delivery, event in zip((d for d, _ in ready), events, strict=True):
         try:
-            messages.append(outgoing_message(event, fifo=fifo))
+            messages.append(outgoing_message(event, fifo=fifo, key=delivery.key.digest))
         except (ValueError, TypeError, RecursionError) as exc:  # this event fails, not the batch
             logger.error(
                 "event cannot be serialised",
                 extra={"event_id": event["event_id"], **failure_details(exc)},
             )
-            failures[event["event_id"]] = UNSERIALISABLE
-    failures.update(runtime.sender.send(messages))
+            failures[delivery.key.digest] = UNSERIALISABLE
+    failures.update(runtime.sender.send(messages, _sending_deadline(answer_by, runtime)))
     for (delivery, _), event in zip(ready, events, strict=True):
         outcome = Outcome(
-            delivery.event_id, event["enrichment"]["status"], failures.get(delivery.event_id)
+            delivery.event_id, event["enrichment"]["status"], failures.get(delivery.key.digest)
         )
-        outcomes[delivery.event_id] = outcome
+        outcomes[delivery.key] = outcome
         _log_outcome(delivery, event, outcome, tally)
     return outcomes
+
+
+def _sending_deadline(answer_by: Deadline, runtime: Runtime) -> Deadline:
+    """SQS may use all the time left but the duplicate check's share, which it gets only when
+    that share is enough for one DynamoDB attempt: sending is what must not fail."""
+    if runtime.ledger is None:
+        return answer_by
+    settling = min(SETTLE_RESERVE_SECONDS, max(0.0, answer_by.remaining()) / 3)
+    if settling < aws_calls.DYNAMODB.shortest_attempt:
+        return answer_by
+    return answer_by.less(settling)
+
+
+def _log_reuse(delivery: Delivery) -> None:
+    logger.warning(
+        "delivery id reused for other content; not forwarded",
+        extra={
+            "event_id": delivery.event_id,
+            "scope": delivery.key.scope,
+            "email": mask_email(delivery.email.email if delivery.email else None),
+        },
+    )
 
 
 def _wait_details(delivery: Delivery, lookups: Lookups) -> dict[str, object]:
@@ -138,6 +178,11 @@ def forward_or_raise(
     """For invokes whose sender retries on an error: EventBridge, direct (async) invokes."""
     logger.set_correlation_id(delivery.event_id)
     [outcome] = enrich_and_forward([delivery], runtime, Deadline.for_lookups(context))
+    if outcome.failure == ID_REUSED:
+        raise ForwardingFailed(
+            f"event {outcome.event_id} was not queued: its id already names other content"
+            f" from the same source ({ID_REUSED})"
+        )
     if not outcome.forwarded:
         raise ForwardingFailed(f"event {outcome.event_id} could not be queued: {outcome.failure}")
     return outcome.answer()

@@ -23,7 +23,7 @@ from body_parsing import parse_body
 from deadlines import Deadline, LambdaContextLike
 from delivery import Delivery, iso_timestamp, new_delivery
 from delivery_ids import content_id, sender_id
-from forwarding import IN_PROGRESS, enrich_and_forward
+from forwarding import ID_REUSED, IN_PROGRESS, enrich_and_forward
 from observability import Metric, count, logger
 from queue_sender import TOO_LARGE
 from queued_webhooks import queued_message
@@ -34,6 +34,9 @@ ProxyEvent = APIGatewayProxyEventV2 | APIGatewayProxyEvent
 _PROVIDER_IN_PATH = re.compile(r"/webhooks/([^/]{1,64})/?$")
 UNAVAILABLE = Refusal(503, "unavailable", "the event could not be queued; please retry")
 IN_FLIGHT = Refusal(409, "in_progress", "this delivery is being processed; retry later")
+REUSED_ID = Refusal(
+    409, "id_reused", "this delivery id was already used for other content on this route"
+)
 TOO_LARGE_FOR_SQS = Refusal(
     413, "payload_too_large", "the enriched event would exceed the queue's 1 MiB message limit"
 )
@@ -41,19 +44,22 @@ TOO_LARGE_FOR_SQS = Refusal(
 
 def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Runtime) -> dict:
     count(Metric.EVENTS_RECEIVED)
+    deadline = Deadline.for_lookups(context)
     request = proxy_event(event)
     try:
-        delivery = accept(request, runtime)
+        delivery = accept(request, runtime, deadline)
     except Refusal as refusal:
         count(Metric.EVENTS_REFUSED)
         logger.warning("request refused", extra={"status": refusal.status, "code": refusal.code})
         return http_response(refusal.status, refusal.to_dict())
     logger.set_correlation_id(delivery.event_id)
     if runtime.intake is not None:
-        return queue_for_enrichment(delivery, runtime, context)
-    [outcome] = enrich_and_forward([delivery], runtime, Deadline.for_lookups(context))
+        return queue_for_enrichment(delivery, runtime, deadline)
+    [outcome] = enrich_and_forward([delivery], runtime, deadline)
     if outcome.failure == IN_PROGRESS:
         return http_response(IN_FLIGHT.status, IN_FLIGHT.to_dict(), {"retry-after": "5"})
+    if outcome.failure == ID_REUSED:  # the same id again, other content: retrying cannot help
+        return http_response(REUSED_ID.status, REUSED_ID.to_dict())
     if outcome.failure == TOO_LARGE:  # retrying would not help: refuse it for good
         return http_response(TOO_LARGE_FOR_SQS.status, TOO_LARGE_FOR_SQS.to_dict())
     if not outcome.forwarded:
@@ -61,9 +67,7 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
     return http_response(202, outcome.answer())
 
 
-def queue_for_enrichment(
-    delivery: Delivery, runtime: Runtime, context: LambdaContextLike | None
-) -> dict:
+def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadline) -> dict:
     """Queued mode: the accepted webhook waits on the intake queue and is answered at once,
     202 `queued`; 503 when the queue refuses it, so that the sender retries."""
     try:
@@ -73,21 +77,26 @@ def queue_for_enrichment(
         logger.warning("request refused", extra={"status": refusal.status, "code": refusal.code})
         return http_response(refusal.status, refusal.to_dict())
     answer = {"event_id": delivery.event_id, "status": "queued"}
+    answer_by = deadline.for_answer()
     acceptances = runtime.acceptances
     if acceptances is not None:
-        remaining_ms = int(Deadline.for_lookups(context).remaining() * 1000) + 2000
-        claims = acceptances.claim([delivery], remaining_ms)
+        in_progress_ms = int(max(0.0, answer_by.remaining()) * 1000)
+        claims = acceptances.claim([delivery], in_progress_ms, deadline)
+        if claims.reused:
+            count(Metric.DELIVERY_IDS_REUSED)
+            return http_response(REUSED_ID.status, REUSED_ID.to_dict())
         if not claims.fresh:
             count(Metric.DUPLICATE_DELIVERIES)
             if claims.in_progress:
                 return http_response(IN_FLIGHT.status, IN_FLIGHT.to_dict(), {"retry-after": "5"})
             return http_response(202, next(iter(claims.answered.values())) or answer)
-    failure = runtime.intake.send([message]).get(delivery.event_id) if runtime.intake else "off"
+    intake = runtime.intake
+    failure = intake.send([message], answer_by).get(message.key) if intake else "no_intake"
     if acceptances is not None:
         if failure:
-            acceptances.settle(forwarded={}, failed=[delivery.event_id])
+            acceptances.settle(forwarded={}, failed=[delivery.key], deadline=answer_by)
         else:
-            acceptances.settle(forwarded={delivery.event_id: answer}, failed=[])
+            acceptances.settle(forwarded={delivery.key: answer}, failed=[], deadline=answer_by)
     if failure:
         count(Metric.FORWARD_FAILURES)
         logger.error("webhook not queued", extra={"reason": failure})
@@ -105,8 +114,9 @@ def proxy_event(event: dict[str, Any]) -> ProxyEvent:
     return APIGatewayProxyEventV2(event)
 
 
-def accept(request: ProxyEvent, runtime: Runtime) -> Delivery:
-    """Checks and parses the request; raises Refusal with the status to answer."""
+def accept(request: ProxyEvent, runtime: Runtime, deadline: Deadline | None = None) -> Delivery:
+    """Checks and parses the request; raises Refusal with the status to answer. The webhook
+    secret is read by `deadline` (503 if it cannot be)."""
     settings = runtime.settings
     if request.http_method.upper() != "POST":
         raise Refusal(405, "method_not_allowed", "webhooks are delivered with POST")
@@ -117,7 +127,7 @@ def accept(request: ProxyEvent, runtime: Runtime) -> Delivery:
     )
     provider = source["provider"]
     headers = CaseInsensitiveDict(strict_json.accepted(dict(request.headers)))
-    check_signature(runtime, provider, headers, body)
+    check_signature(runtime, provider, headers, body, deadline)
     payload = parse_body(body, headers.get("content-type"))
     return new_delivery(
         payload,
@@ -150,13 +160,17 @@ def raw_body(request: ProxyEvent, max_bytes: int) -> bytes:
 
 
 def check_signature(
-    runtime: Runtime, provider: str | None, headers: Mapping[str, str], body: bytes
+    runtime: Runtime,
+    provider: str | None,
+    headers: Mapping[str, str],
+    body: bytes,
+    deadline: Deadline | None = None,
 ) -> None:
     """The request must be signed for its route (401). With no webhook secret at all: a
     deployed function (keys in Secrets Manager) refuses with 503 unless unsigned webhooks are
     explicitly allowed; a local run without WEBHOOK_SECRET has its checks off."""
     try:
-        keys = runtime.keys.current()
+        keys = runtime.keys.current(deadline)
     except SecretUnavailable:  # fail closed: an unreadable secret never means "checks off"
         raise Refusal(
             503, "unavailable", "the webhook secret cannot be read; retry later"

@@ -37,6 +37,7 @@ class Metric(StrEnum):
     LOOKUP_CONFIG_ERRORS = "LookupConfigErrors"
     LOOKUP_CACHE_HITS = "LookupCacheHits"
     DUPLICATE_DELIVERIES = "DuplicateDeliveries"
+    DELIVERY_IDS_REUSED = "DeliveryIdsReused"  # a sender's id came again with other content
     EVENTS_HANDED_BACK = "EventsHandedBack"  # SQS records returned to wait out a rate limit
     EVENTS_QUEUED = "EventsQueued"  # queued mode: webhooks put on the intake queue
 

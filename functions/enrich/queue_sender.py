@@ -7,9 +7,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
+import aws_calls
 import strict_json
+from deadlines import Deadline
 from observability import logger, tracer
 
 MAX_BATCH_ENTRIES = 10
@@ -39,6 +41,9 @@ class OutgoingMessage:
     attributes: dict[str, str]
     group_id: str | None = None
     deduplication_id: str | None = None
+    # Tells this message's failure apart from another's with the same event_id (two routes'
+    # senders may use the same id): the delivery's key; the event_id when not given.
+    key: str = ""
     serialised: str = field(init=False, repr=False)
     # What SQS counts against its limit: the body plus attribute names, types and values.
     size: int = field(init=False, repr=False)
@@ -51,6 +56,8 @@ class OutgoingMessage:
             len(k) + len("String") + len(v.encode()) for k, v in attributes.items()
         )
         object.__setattr__(self, "attributes", attributes)
+        if not self.key:
+            object.__setattr__(self, "key", self.event_id)
         object.__setattr__(self, "serialised", text)
         object.__setattr__(self, "size", len(text.encode()) + attributes_size)
 
@@ -93,25 +100,29 @@ class QueueSender:
         self.queue_url = queue_url
         self._sqs = sqs_client
 
-    @tracer.capture_method  # its answer, {event_id: reason} for the failed, is in the trace
-    def send(self, messages: Sequence[OutgoingMessage]) -> dict[str, str]:
-        """Sends every message it can; returns {event_id: reason} for those it could not."""
+    @tracer.capture_method  # its answer, {message key: reason} for the failed, is in the trace
+    def send(
+        self, messages: Sequence[OutgoingMessage], deadline: Deadline | None = None
+    ) -> dict[str, str]:
+        """Sends every message it can by `deadline`; returns {message key: reason} for those it
+        could not."""
         failed: dict[str, str] = {}
         pending: list[OutgoingMessage] = []
         for message in messages:
             if message.size > MAX_MESSAGE_BYTES:
-                failed[message.event_id] = TOO_LARGE
+                failed[message.key] = TOO_LARGE
             else:
                 pending.append(message)
         reasons: dict[str, str] = {}
-        for entries_per_batch in (MAX_BATCH_ENTRIES, RETRY_ENTRIES_PER_BATCH):
-            if not pending:
-                break
-            reasons = {}
-            for chunk in _chunks(pending, entries_per_batch):
-                reasons.update(self._send_chunk(chunk))
-            pending = [m for m in pending if m.event_id in reasons]
-        failed.update({m.event_id: reasons[m.event_id] for m in pending})
+        with aws_calls.within(deadline):
+            for entries_per_batch in (MAX_BATCH_ENTRIES, RETRY_ENTRIES_PER_BATCH):
+                if not pending:
+                    break
+                reasons = {}
+                for chunk in _chunks(pending, entries_per_batch):
+                    reasons.update(self._send_chunk(chunk))
+                pending = [m for m in pending if m.key in reasons]
+        failed.update({m.key: reasons[m.key] for m in pending})
         return failed
 
     def _send_chunk(self, chunk: list[OutgoingMessage]) -> dict[str, str]:
@@ -122,9 +133,9 @@ class QueueSender:
                 Entries=[message.entry(entry_id) for entry_id, message in by_entry_id.items()],
             )
         except (BotoCoreError, ClientError) as exc:
-            code = exc.response["Error"]["Code"] if isinstance(exc, ClientError) else "unreachable"
+            code = _error_code(exc)
             logger.warning("SendMessageBatch failed", extra={"error_code": code})
-            return {message.event_id: code for message in chunk}
+            return {message.key: code for message in chunk}
         rejected = {}
         for failure in answer.get("Failed", []):
             logger.warning(
@@ -134,8 +145,18 @@ class QueueSender:
                     "sender_fault": failure.get("SenderFault"),
                 },
             )
-            rejected[by_entry_id[failure["Id"]].event_id] = failure.get("Code", "rejected")
+            rejected[by_entry_id[failure["Id"]].key] = failure.get("Code", "rejected")
         return rejected
+
+
+def _error_code(exc: BotoCoreError | ClientError) -> str:
+    if isinstance(exc, ClientError):
+        return str(exc.response["Error"]["Code"])
+    if isinstance(exc, aws_calls.OutOfTime):
+        return "deadline_exceeded"
+    if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
+        return "timeout"
+    return "unreachable"
 
 
 def _chunks(messages: list[OutgoingMessage], max_entries: int) -> Iterator[list[OutgoingMessage]]:

@@ -7,9 +7,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import boto3
-from botocore.config import Config
-
+import aws_calls
 import http_session
 import sales_client
 from api_keys import ApiKeyStore
@@ -24,13 +22,6 @@ from request_pacing import RequestPacer
 from sales_client import SalesClient
 from settings import ENVIRONMENT_VARIABLES, Settings
 
-# boto3 retries SQS calls itself (standard mode: backoff with jitter, throttling handled).
-SQS_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 3},
-    connect_timeout=2,
-    read_timeout=4,
-    max_pool_connections=16,
-)
 # Besides the function's own variables, these change where AWS calls go (local runs, tests).
 _AWS_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
 
@@ -93,7 +84,8 @@ class Runtime:
             account=settings.sales_api_account,
             relationships=settings.sales_relationships,
         )
-        sqs = boto3.client("sqs", config=SQS_CONFIG)
+        # botocore retries SQS calls itself (standard mode), within the invocation's time.
+        sqs = aws_calls.client("sqs", aws_calls.SQS, max_pool_connections=16)
         return cls(
             settings=settings,
             keys=keys,

@@ -130,13 +130,18 @@ def test_no_email_is_forwarded_unless_required(stack, invoke, function_env):
     assert stack.receive_all() == []
 
 
-def test_fifo_queue_groups_by_hashed_email_and_dedups_by_event_id(stack, invoke, function_env):
+def test_fifo_queue_groups_by_hashed_email_and_dedups_by_delivery(stack, invoke, function_env):
+    from delivery_ids import delivery_key
+
     function_env(OUTPUT_QUEUE_URL=stack.fifo_queue_url)
-    event = http_api_event({"email": "customer@example.com"}, headers={"webhook-id": "msg_1"})
+    body = {"email": "customer@example.com"}
+    event = http_api_event(body, headers={"webhook-id": "msg_1"})
     assert answer(invoke(event)) == (202, {"event_id": "msg_1", "status": "enriched"})
     assert answer(invoke(event))[0] == 202  # the sender retried: SQS drops the duplicate
     [message] = stack.receive_all(stack.fifo_queue_url)
-    assert message["system"]["MessageDeduplicationId"] == "msg_1"
+    # The route's sender, its id and the content: msg_1 from another route is another delivery.
+    key = delivery_key("msg_1", {"kind": "http", "provider": "website"}, body)
+    assert message["system"]["MessageDeduplicationId"] == key.digest
     group = message["system"]["MessageGroupId"]
     assert len(group) == 64
     assert "customer" not in group

@@ -22,10 +22,15 @@ def post(invoke, webhook_id: str, email: str = "customer@example.com") -> tuple[
     return result["statusCode"], json.loads(result["body"])
 
 
-def hold(stack, event_id: str) -> None:
+def posted(event_id: str, email: str = "customer@example.com") -> Delivery:
+    """The delivery that post() makes: the same route, id and content."""
+    source = {"kind": "http", "route": "/webhooks/website", "provider": "website"}
+    return Delivery(event_id, source, {"email": email}, None, "2026-11-22T10:00:00.000Z")
+
+
+def hold(stack, delivery: Delivery) -> None:
     """Another invocation is forwarding this delivery right now."""
     ledger = DeliveryLedger(stack.table_name, max_concurrency=1)
-    delivery = Delivery(event_id, {"kind": "http"}, {}, None, "2026-11-22T10:00:00.000Z")
     assert ledger.claim([delivery], remaining_ms=60_000).fresh == [delivery]
 
 
@@ -53,7 +58,7 @@ def test_a_delivery_that_failed_can_be_retried(stack, invoke, function_env):
 
 
 def test_an_in_flight_duplicate_is_told_to_retry(stack, invoke, ledger_env):
-    hold(stack, "msg_1")
+    hold(stack, posted("msg_1"))
     result = invoke(
         http_api_event({"email": "customer@example.com"}, headers={"webhook-id": "msg_1"})
     )
@@ -65,20 +70,23 @@ def test_an_in_flight_duplicate_is_told_to_retry(stack, invoke, ledger_env):
 
 def test_an_abandoned_claim_expires_with_its_invocation(stack, invoke, ledger_env):
     ledger = DeliveryLedger(stack.table_name, max_concurrency=1)
-    delivery = Delivery("msg_1", {"kind": "http"}, {}, None, "2026-11-22T10:00:00.000Z")
-    ledger.claim([delivery], remaining_ms=0)  # that invocation timed out
+    assert ledger.claim([posted("msg_1")], remaining_ms=0).fresh  # that invocation timed out
     assert post(invoke, "msg_1")[0] == 202
 
 
 def test_sqs_batch_skips_delivered_records_and_retries_in_flight_ones(stack, invoke, ledger_env):
-    post(invoke, "wh-done")
+    def record(webhook_id: str) -> dict:
+        return sqs_record({"webhook_id": webhook_id, "email": "customer@example.com"})
+
+    assert invoke({"Records": [record("wh-done")]}) == {"batchItemFailures": []}
     stack.receive_all()
-    hold(stack, "wh-busy")
-    records = [
-        sqs_record({"webhook_id": "wh-done", "email": "customer@example.com"}),
-        sqs_record({"webhook_id": "wh-busy", "email": "customer@example.com"}),
-        sqs_record({"webhook_id": "wh-new", "email": "customer@example.com"}),
-    ]
+    busy = record("wh-busy")
+    queue = busy["eventSourceARN"].rsplit(":", 1)[-1]
+    hold(
+        stack,
+        Delivery("wh-busy", {"kind": "sqs", "queue": queue}, json.loads(busy["body"]), None, ""),
+    )
+    records = [record("wh-done"), busy, record("wh-new")]
     result = invoke({"Records": records})
     assert result == {"batchItemFailures": [{"itemIdentifier": records[1]["messageId"]}]}
     [message] = stack.receive_all()

@@ -1,4 +1,4 @@
-from delivery_ids import content_id, safe_id, sender_id
+from delivery_ids import content_id, delivery_key, safe_id, sender_id, sender_scope
 
 
 def test_headers_first_in_order():
@@ -30,3 +30,27 @@ def test_ids_sqs_would_refuse_are_hashed_deterministically():
     assert safe_id(weird) == safe_id(weird)
     assert safe_id(weird).startswith("sha256-")
     assert safe_id("msg_2pQx8Lr3Vd7Hk0Zs9Yb4Nc1Mw6") == "msg_2pQx8Lr3Vd7Hk0Zs9Yb4Nc1Mw6"
+
+
+def test_scope_names_the_sender_not_just_the_source_kind():
+    route = {"kind": "http", "route": "/webhooks/siteA", "provider": "siteA"}
+    assert sender_scope(route) == "http:siteA"
+    assert sender_scope({"kind": "http", "route": "/", "provider": None}) == "http:/"
+    assert sender_scope({"kind": "sqs", "queue": "webhook-intake"}) == "sqs:webhook-intake"
+    bridged = {"kind": "eventbridge", "event_source": "forms", "detail_type": "Submitted"}
+    assert sender_scope(bridged) == "eventbridge:forms"
+    assert sender_scope({"kind": "direct"}) == "direct"
+
+
+def test_two_deliveries_are_one_only_with_the_same_sender_id_and_content():
+    site_a = {"kind": "http", "provider": "siteA"}
+    key = delivery_key("1001", site_a, {"email": "a@x.io", "n": 1})
+    assert key == delivery_key("1001", site_a, {"n": 1, "email": "a@x.io"})
+    assert key != delivery_key(
+        "1001", {"kind": "http", "provider": "siteB"}, {"email": "a@x.io", "n": 1}
+    )
+    reused = delivery_key("1001", site_a, {"email": "b@x.io", "n": 1})
+    assert (reused.scope, reused.event_id) == (key.scope, key.event_id)
+    assert reused.fingerprint != key.fingerprint
+    assert len({key.digest, reused.digest}) == 2
+    assert safe_id(key.digest) == key.digest  # a valid FIFO MessageDeduplicationId as it is

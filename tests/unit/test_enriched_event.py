@@ -114,11 +114,14 @@ def test_relationship_attribute_only_when_known():
     assert "relationship" not in message.attributes
 
 
-def test_fifo_group_is_a_hash_of_the_email_and_dedup_is_the_event_id():
-    message = outgoing_message(enriched_event(delivery(), FOUND_BOTH, PRECEDENCE), fifo=True)
+def test_fifo_group_is_a_hash_of_the_email_and_dedup_is_the_delivery_key():
+    sent = delivery()
+    event = enriched_event(sent, FOUND_BOTH, PRECEDENCE)
+    message = outgoing_message(event, fifo=True, key=sent.key.digest)
     assert message.group_id == email_hash("customer@example.com")
     assert "customer" not in message.group_id
-    assert message.deduplication_id == "evt-1"
+    assert message.deduplication_id == sent.key.digest != "evt-1"
     entry = message.entry("m0")
     assert entry["MessageGroupId"] == message.group_id
-    assert entry["MessageDeduplicationId"] == "evt-1"
+    assert entry["MessageDeduplicationId"] == sent.key.digest
+    assert message.attributes["event_id"] == event["event_id"] == "evt-1"
