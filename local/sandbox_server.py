@@ -82,6 +82,7 @@ class ApiRequest:
     page: int = 1
     authorized: bool = False
     received_at: float = field(default_factory=time.time)
+    generation: int = 0  # which reset it arrived after: one from before is left out of the log
     _parsed: Any = field(default=_UNPARSED, repr=False)
 
     def json(self) -> Any:
@@ -251,6 +252,7 @@ class SandboxServer:
         self._latency = 0.0
         self._scripts: list[_Script] = []
         self._log: list[dict[str, Any]] = []
+        self.generation = 0  # counts resets
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -303,6 +305,9 @@ class SandboxServer:
             self._latency = 0.0
             self._scripts.clear()
             self._log.clear()
+            # A request still being answered (a slow fault an earlier test gave up on) must not
+            # land in the next test's log.
+            self.generation += 1
         self.rate_limiter.reset()
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -413,7 +418,8 @@ class SandboxServer:
             "answered_at": time.time(),
         }
         with self._lock:
-            self._log.append(entry)
+            if request.generation == self.generation:
+                self._log.append(entry)
 
     def control(self, method: str, path: str, body: bytes) -> ApiResponse:
         name = path[len(CONTROL_PREFIX) :].partition("?")[0]
@@ -559,6 +565,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve_api(self, sandbox: SandboxServer, request: ApiRequest) -> None:
         request.client = str(self.client_address[0])
+        request.generation = sandbox.generation
         response = sandbox.route(request)
         if response is None:
             step = sandbox.next_fault(request)

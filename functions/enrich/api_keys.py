@@ -6,18 +6,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
-
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from aws_lambda_powertools.utilities.parameters.exceptions import (
-    GetParameterError,
-    TransformParameterError,
-)
+from typing import TYPE_CHECKING, Any
 
 import aws_calls
 from deadlines import Deadline
 from lookup_results import LookupFailed
 from settings import ConfigurationError, Settings
+
+if TYPE_CHECKING:  # imported only with a secret ARN: Powertools Parameters costs a cold start
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 # Rotated keys are picked up within this many seconds, without a redeploy.
 SECRET_MAX_AGE_SECONDS = 300
@@ -91,6 +88,12 @@ class ApiKeyStore:
             raise LookupFailed("secret_unavailable", str(exc)) from None
 
     def _fetch(self) -> dict[str, Any]:
+        from aws_lambda_powertools.utilities.parameters import SecretsProvider
+        from aws_lambda_powertools.utilities.parameters.exceptions import (
+            GetParameterError,
+            TransformParameterError,
+        )
+
         if self._provider is None:
             self._provider = SecretsProvider(
                 boto3_client=aws_calls.client("secretsmanager", aws_calls.SECRETS_MANAGER)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextvars import copy_context
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -99,12 +99,15 @@ class Enricher:
         self._minimo_pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="minimo")
         self._sales_pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="sales")
 
-    # Not its answer in the trace: it holds the addresses and the contacts found.
+    # Not its answers in the trace: they hold the addresses and the contacts found.
     @tracer.capture_method(capture_response=False)
-    def look_up(self, emails: Iterable[str], deadline: Deadline) -> dict[str, Lookups]:
-        """Each distinct address once; both APIs concurrently; cached answers reused."""
-        results: dict[str, Lookups] = {}
+    def look_up(self, emails: Iterable[str], deadline: Deadline) -> Iterator[tuple[str, Lookups]]:
+        """Each distinct address once, both APIs concurrently, cached answers reused; yields
+        each address with its answers as soon as both are in (cached ones first), so that the
+        caller can build and send its events while the other lookups run. By the deadline
+        (plus a short grace) it yields the rest too, their unfinished lookups out of time."""
         pending: dict[str, tuple[Future[_Timed] | MinimoResult, Future[_Timed] | SalesResult]] = {}
+        waiting_for: dict[Future[_Timed], str] = {}
         # Made in this thread: they carry this trace's current subsegment into the workers.
         find_contact = traced_lookup("minimo", self._minimo.find_contact)
         find_matches = traced_lookup("sales", self._sales.find_matches)
@@ -112,11 +115,11 @@ class Enricher:
             minimo = self.cache.get(("minimo", email))
             sales = self.cache.get(("sales", email))
             if minimo is not None and sales is not None:
-                results[email] = Lookups(minimo, sales, 0, minimo_cached=True, sales_cached=True)
+                yield email, Lookups(minimo, sales, 0, minimo_cached=True, sales_cached=True)
                 continue
             # Each task runs in a copy of the caller's context: the deadline of any AWS call it
             # makes (the API keys' secret) travels in it.
-            pending[email] = (
+            jobs = (
                 minimo
                 or self._minimo_pool.submit(
                     copy_context().run, _timed, find_contact, email, deadline
@@ -126,19 +129,36 @@ class Enricher:
                     copy_context().run, _timed, find_matches, email, deadline
                 ),
             )
-        futures = [f for pair in pending.values() for f in pair if isinstance(f, Future)]
-        wait(futures, timeout=max(0.0, deadline.remaining()) + COLLECT_GRACE_SECONDS)
-        for email, (minimo_job, sales_job) in pending.items():
-            minimo, sales, duration_ms = _collect(minimo_job, sales_job)
-            self._remember(email, minimo, sales)
-            results[email] = Lookups(
-                minimo,
-                sales,
-                duration_ms,
-                minimo_cached=not isinstance(minimo_job, Future),
-                sales_cached=not isinstance(sales_job, Future),
-            )
-        return results
+            pending[email] = jobs
+            waiting_for.update((job, email) for job in jobs if isinstance(job, Future))
+        while waiting_for:
+            left = max(0.0, deadline.remaining()) + COLLECT_GRACE_SECONDS
+            done, _ = wait(waiting_for, timeout=left, return_when=FIRST_COMPLETED)
+            if not done:
+                break  # out of time: what is still running is reported as such, below
+            for job in done:
+                email = waiting_for.pop(job)
+                jobs = pending.get(email)  # gone if its other job finished in this round too
+                if jobs is not None and all(not isinstance(j, Future) or j.done() for j in jobs):
+                    yield email, self._answered(email, *pending.pop(email))
+        for email, jobs in pending.items():
+            yield email, self._answered(email, *jobs)
+
+    def _answered(
+        self,
+        email: str,
+        minimo_job: Future[_Timed] | MinimoResult,
+        sales_job: Future[_Timed] | SalesResult,
+    ) -> Lookups:
+        minimo, sales, duration_ms = _collect(minimo_job, sales_job)
+        self._remember(email, minimo, sales)
+        return Lookups(
+            minimo,
+            sales,
+            duration_ms,
+            minimo_cached=not isinstance(minimo_job, Future),
+            sales_cached=not isinstance(sales_job, Future),
+        )
 
     def close(self) -> None:
         self._minimo_pool.shutdown(wait=False, cancel_futures=True)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import aws_calls
@@ -14,7 +15,7 @@ from email_addresses import mask_email
 from enriched_event import enriched_event, outgoing_message
 from enrichment import Lookups
 from observability import STATUS_METRICS, Metric, count, failure_details, logger
-from queue_sender import OutgoingMessage
+from queue_sender import MAX_BATCH_ENTRIES, OutgoingMessage
 from runtime import Runtime
 
 
@@ -105,41 +106,82 @@ def _forward(
     tally: Counter[str],
     hand_back_waits: bool,
 ) -> dict[DeliveryKey, Outcome]:
-    with aws_calls.within(deadline):  # the API keys' secret, read by the lookups
-        lookups = runtime.enricher.look_up([d.email.email for d in deliveries if d.email], deadline)
-    _count_lookups(lookups, tally)
-    outcomes: dict[DeliveryKey, Outcome] = {}
-    ready = []
+    """Each event is built as soon as its address is answered and sent in a batch of ten as
+    soon as ten are ready, while the other lookups run: a batch takes about as long as its
+    lookups, not its lookups plus its sends."""
+    by_email: defaultdict[str, list[Delivery]] = defaultdict(list)
     for delivery in deliveries:
-        found = lookups[delivery.email.email] if delivery.email else None
-        if hand_back_waits and found is not None and found.must_wait:
-            outcomes[delivery.key] = Outcome(delivery.event_id, None, HANDED_BACK)
-            tally[Metric.EVENTS_HANDED_BACK] += 1
-            logger.info("event handed back to its queue", extra=_wait_details(delivery, found))
-        else:
-            ready.append((delivery, found))
-    precedence = runtime.settings.relationship_precedence
-    events = [enriched_event(d, found, precedence) for d, found in ready]
-    fifo = runtime.settings.fifo_queue
-    messages: list[OutgoingMessage] = []
-    failures: dict[str, str] = {}
-    for delivery, event in zip((d for d, _ in ready), events, strict=True):
-        try:
-            messages.append(outgoing_message(event, fifo=fifo, key=delivery.key.digest))
-        except (ValueError, TypeError, RecursionError) as exc:  # this event fails, not the batch
-            logger.error(
-                "event cannot be serialised",
-                extra={"event_id": event["event_id"], **failure_details(exc)},
-            )
-            failures[delivery.key.digest] = UNSERIALISABLE
-    failures.update(runtime.sender.send(messages, _sending_deadline(answer_by, runtime)))
-    for (delivery, _), event in zip(ready, events, strict=True):
+        by_email[delivery.email.email if delivery.email else ""].append(delivery)
+    outcomes: dict[DeliveryKey, Outcome] = {}
+    built: list[tuple[Delivery, dict]] = []
+    batches = _Batches(runtime, answer_by)
+    all_lookups: dict[str, Lookups] = {}
+
+    def answered(email: str, found: Lookups | None) -> None:
+        for delivery in by_email[email]:
+            if hand_back_waits and found is not None and found.must_wait:
+                outcomes[delivery.key] = Outcome(delivery.event_id, None, HANDED_BACK)
+                tally[Metric.EVENTS_HANDED_BACK] += 1
+                logger.info("event handed back to its queue", extra=_wait_details(delivery, found))
+                continue
+            event = enriched_event(delivery, found, runtime.settings.relationship_precedence)
+            built.append((delivery, event))
+            batches.add(delivery, event, fifo=runtime.settings.fifo_queue)
+
+    answered("", None)  # no address: nothing to look up
+    emails = [email for email in by_email if email]
+    with aws_calls.within(deadline):  # the API keys' secret, read by the lookups
+        for email, found in runtime.enricher.look_up(emails, deadline):
+            all_lookups[email] = found
+            answered(email, found)
+    failures = batches.finish()
+    _count_lookups(all_lookups, tally)
+    for delivery, event in built:
         outcome = Outcome(
             delivery.event_id, event["enrichment"]["status"], failures.get(delivery.key.digest)
         )
         outcomes[delivery.key] = outcome
         _log_outcome(delivery, event, outcome, tally)
     return outcomes
+
+
+class _Batches:
+    """Messages sent in batches of ten as they are added, in the background; `finish` sends
+    the rest and returns {message key: reason} for every message that could not be sent."""
+
+    def __init__(self, runtime: Runtime, answer_by: Deadline) -> None:
+        self._runtime = runtime
+        self._send_soon = runtime.sender.in_background()  # made before the lookups' subsegment
+        self._answer_by = answer_by
+        self._ready: list[OutgoingMessage] = []
+        self._sending: list[Future[dict[str, str]]] = []
+        self._failures: dict[str, str] = {}
+
+    def add(self, delivery: Delivery, event: dict, *, fifo: bool) -> None:
+        try:
+            message = outgoing_message(event, fifo=fifo, key=delivery.key.digest)
+        except (ValueError, TypeError, RecursionError) as exc:  # this event fails, not the batch
+            logger.error(
+                "event cannot be serialised",
+                extra={"event_id": event["event_id"], **failure_details(exc)},
+            )
+            self._failures[delivery.key.digest] = UNSERIALISABLE
+            return
+        self._ready.append(message)
+        if len(self._ready) == MAX_BATCH_ENTRIES:
+            self._sending.append(self._send_soon(self._ready, self._deadline()))
+            self._ready = []
+
+    def _deadline(self) -> Deadline:
+        """Worked out when each batch goes: the duplicate check's share depends on the time left."""
+        return _sending_deadline(self._answer_by, self._runtime)
+
+    def finish(self) -> dict[str, str]:
+        if self._ready:  # the last, short batch, after the others (a FIFO queue keeps order)
+            self._sending.append(self._send_soon(self._ready, self._deadline()))
+        for sending in self._sending:
+            self._failures.update(sending.result())
+        return self._failures
 
 
 def _sending_deadline(answer_by: Deadline, runtime: Runtime) -> Deadline:

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+from requests.utils import requote_uri
 
 from api_errors import ErrorRules, failure_from
 from deadlines import Deadline
@@ -26,7 +27,7 @@ def encode_uri_component(text: str) -> str:
 class MinimoClient:
     def __init__(self, api: ApiConnection) -> None:
         self._api = api
-        self._contacts_url = f"{api.base_url.rstrip('/')}/contacts/by-email/"
+        self._contacts_url = requote_uri(f"{api.base_url.rstrip('/')}/contacts/by-email/")
 
     def url_for(self, email: str) -> str:
         return self._contacts_url + encode_uri_component(email)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,7 @@ import aws_calls
 import strict_json
 from deadlines import Deadline
 from observability import logger, tracer
+from tracing import in_this_trace
 
 MAX_BATCH_ENTRIES = 10
 # SQS caps a message, and the sum of a batch's messages, at 1 MiB (body and attributes).
@@ -99,6 +101,20 @@ class QueueSender:
     def __init__(self, queue_url: str, sqs_client: Any) -> None:
         self.queue_url = queue_url
         self._sqs = sqs_client
+        # Batches sent while lookups still run (in_background), one after the other: a FIFO
+        # queue's messages must reach it in the order they were sent.
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="sqs")
+
+    def in_background(
+        self,
+    ) -> Callable[[Sequence[OutgoingMessage], Deadline | None], Future[dict[str, str]]]:
+        """`send`, run in the background. Get it in the thread whose trace the sends belong
+        to: their subsegments nest where that thread was when this was called."""
+        send = in_this_trace(self.send)
+        return lambda messages, deadline: self._pool.submit(send, messages, deadline)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     @tracer.capture_method  # its answer, {message key: reason} for the failed, is in the trace
     def send(

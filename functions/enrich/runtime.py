@@ -6,12 +6,12 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aws_calls
 import http_session
 import sales_client
 from api_keys import ApiKeyStore
-from delivery_ledger import DeliveryLedger
 from email_extraction import EmailFinder
 from enrichment import Enricher
 from http_session import ApiConnection
@@ -21,6 +21,9 @@ from queue_sender import QueueSender
 from request_pacing import RequestPacer
 from sales_client import SalesClient
 from settings import ENVIRONMENT_VARIABLES, Settings
+
+if TYPE_CHECKING:  # imported only with IDEMPOTENCY_TABLE (Powertools idempotency is not cheap)
+    from delivery_ledger import DeliveryLedger
 
 # Besides the function's own variables, these change where AWS calls go (local runs, tests).
 _AWS_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
@@ -100,24 +103,26 @@ class Runtime:
             intake=(
                 QueueSender(settings.intake_queue_url, sqs) if settings.intake_queue_url else None
             ),
-            ledger=(
-                DeliveryLedger(settings.idempotency_table, settings.max_concurrency)
-                if settings.idempotency_table
-                else None
-            ),
-            acceptances=(
-                DeliveryLedger(settings.idempotency_table, 1, purpose="accepted")
-                if settings.idempotency_table and settings.intake_queue_url
-                else None
-            ),
+            ledger=_ledger(settings, settings.max_concurrency),
+            acceptances=_ledger(settings, 1, "accepted") if settings.intake_queue_url else None,
         )
 
     def close(self) -> None:
         """Frees the worker threads of a Runtime that a configuration change replaced."""
         self.enricher.close()
-        for ledger in (self.ledger, self.acceptances):
-            if ledger is not None:
-                ledger.close()
+        for part in (self.sender, self.intake, self.ledger, self.acceptances):
+            if part is not None:
+                part.close()
+
+
+def _ledger(
+    settings: Settings, concurrency: int, purpose: str = "delivery"
+) -> DeliveryLedger | None:
+    if not settings.idempotency_table:
+        return None
+    from delivery_ledger import DeliveryLedger
+
+    return DeliveryLedger(settings.idempotency_table, concurrency, purpose)
 
 
 _lock = threading.Lock()

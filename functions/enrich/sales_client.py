@@ -8,9 +8,12 @@ and an `Idempotency-Key` per request that urllib3 resends unchanged on every ret
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
+
+from requests.utils import requote_uri
 
 from api_errors import ErrorRules, failure_from
 from deadlines import Deadline
@@ -46,8 +49,12 @@ class SalesClient:
         relationships: tuple[str, ...] = (),
     ) -> None:
         self._api = api
-        self._base_url = api.base_url.rstrip("/")
-        self._headers = {"Accept": "application/json", "OpenMRP-Version": version}
+        self._base_url = requote_uri(api.base_url.rstrip("/"))
+        self._headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+            "OpenMRP-Version": version,
+        }
         if account:
             self._headers["OpenMRP-Account"] = account
         self._query = [("relationships", r) for r in relationships] + [
@@ -84,10 +91,9 @@ class SalesClient:
     ) -> dict:
         response = self._api.send(
             "POST",
-            url,
+            f"{url}?{urlencode(query)}" if query else url,
             deadline=deadline,
-            params=query,
-            json={"email": email},
+            body=json.dumps({"email": email}).encode(),
             headers={
                 **self._headers,
                 "Authorization": f"Bearer {key}",
@@ -112,7 +118,8 @@ class SalesClient:
         next_page = page_info.get("next_page_url") if isinstance(page_info, dict) else None
         if not next_page or not isinstance(next_page, str):
             return None
-        url = urljoin(self._base_url + "/", next_page)
+        # Percent-encoded as requests would: the link is the API's text, not our URL.
+        url = requote_uri(urljoin(self._base_url + "/", next_page))
         # The page link is relative to the API's host; never follow it (and our key) elsewhere.
         if urlsplit(url)[:2] != urlsplit(self._base_url)[:2]:
             raise LookupFailed("invalid_response", "next_page_url points to another host")

@@ -212,3 +212,17 @@ def key_of(enriched: dict):
     from delivery_ids import delivery_key
 
     return delivery_key(enriched["event_id"], enriched["source"], enriched["payload"])
+
+
+def test_batches_of_ten_leave_while_other_lookups_still_run(stack, invoke, function_env):
+    """Events are sent as their lookups finish, not after the last one: with 4 lookups at a
+    time and 100 ms each, the first ten events are on the queue before the last lookups start."""
+    function_env(MAX_CONCURRENCY="4")
+    stack.sales.set_latency(0.1)
+    emails = [f"stream{i}@example.com" for i in range(40)]
+    assert invoke(sqs_event([{"email": e} for e in emails])) == {"batchItemFailures": []}
+    messages = stack.receive_all()
+    assert sorted(m["body"]["email"] for m in messages) == sorted(emails)
+    first_sent = min(int(m["system"]["SentTimestamp"]) for m in messages) / 1000
+    last_lookup_started = max(r["received_at"] for r in stack.sales.requests())
+    assert first_sent < last_lookup_started

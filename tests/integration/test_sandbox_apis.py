@@ -473,3 +473,14 @@ def test_the_request_log_keeps_raw_paths_and_hides_keys(stack, minimo, sales):
     assert request["headers"]["idempotency-key"] == "k2"
     stack.minimo_control.clear_requests()
     assert stack.minimo_control.requests() == []
+
+
+def test_a_request_answered_after_a_reset_stays_out_of_the_new_log(stack, minimo):
+    """A slow answer an earlier test gave up on must not land in the next test's log."""
+    stack.minimo_control.add_faults([{"delay": 0.6}])
+    with pytest.raises(requests.ReadTimeout):
+        minimo("customer%40example.com", timeout=0.2)
+    stack.minimo_control.reset()
+    time.sleep(0.6)  # the slow one is answered (to nobody) now
+    minimo("supplier%40partner.example")
+    assert [r["email"] for r in stack.minimo_control.requests()] == ["supplier@partner.example"]
