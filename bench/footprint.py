@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import secrets
 import statistics
 import sys
@@ -52,6 +51,15 @@ def baseline_invocation(kind: str) -> Callable[[], None]:
     return lambda: [baseline.handle({"email": e}) for e in emails(size)]
 
 
+def peak_memory_mib() -> float:
+    """This process's peak resident memory (VmHWM). Not getrusage's ru_maxrss: Linux keeps that
+    across execve, so a child started by a big parent would report the parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def main(who: str, kind: str, runs: int) -> None:
     invocation = (handler_invocation if who == "handler" else baseline_invocation)(kind)
     saved = os.dup(1)
@@ -67,7 +75,7 @@ def main(who: str, kind: str, runs: int) -> None:
     finally:
         sys.stdout.flush()
         os.dup2(saved, 1)
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mib = peak_memory_mib()
     print(
         json.dumps(
             {

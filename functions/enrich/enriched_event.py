@@ -40,7 +40,8 @@ def enriched_event(
 def outgoing_message(
     event: dict[str, Any], *, fifo: bool, key: str | None = None
 ) -> OutgoingMessage:
-    """`key` is the delivery's key digest (DeliveryKey.digest); the event_id when not given."""
+    """`key` tells this message's failure apart from another's with the same event_id: the
+    delivery's key digest (DeliveryKey.digest); the event_id when not given."""
     enrichment = event["enrichment"]
     attributes = {
         "event_id": event["event_id"],
@@ -59,8 +60,9 @@ def outgoing_message(
         body=event,
         attributes=attributes,
         group_id=group_id,
-        # Not the event_id alone: the same id from two routes' senders names two submissions,
-        # and SQS would drop the second as a duplicate for five minutes.
-        deduplication_id=key if fifo else None,
+        # The event_id, as the message contract says: deliveries of one event share it, so SQS drops
+        # a sender's retry. (Two senders using the same id within SQS's five-minute window
+        # collide there: README, "The enriched event".)
+        deduplication_id=event["event_id"] if fifo else None,
         key=key,
     )

@@ -114,14 +114,15 @@ def test_relationship_attribute_only_when_known():
     assert "relationship" not in message.attributes
 
 
-def test_fifo_group_is_a_hash_of_the_email_and_dedup_is_the_delivery_key():
+def test_fifo_group_is_a_hash_of_the_email_and_dedup_is_the_event_id():
     sent = delivery()
     event = enriched_event(sent, FOUND_BOTH, PRECEDENCE)
     message = outgoing_message(event, fifo=True, key=sent.key.digest)
     assert message.group_id == email_hash("customer@example.com")
     assert "customer" not in message.group_id
-    assert message.deduplication_id == sent.key.digest != "evt-1"
+    assert message.deduplication_id == "evt-1"
+    assert message.key == sent.key.digest  # how the sender reports this message's failure
     entry = message.entry("m0")
     assert entry["MessageGroupId"] == message.group_id
-    assert entry["MessageDeduplicationId"] == sent.key.digest
+    assert entry["MessageDeduplicationId"] == "evt-1"
     assert message.attributes["event_id"] == event["event_id"] == "evt-1"
