@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -113,8 +113,13 @@ def _forward(
     for delivery in deliveries:
         by_email[delivery.email.email if delivery.email else ""].append(delivery)
     outcomes: dict[DeliveryKey, Outcome] = {}
-    built: list[tuple[Delivery, dict]] = []
-    batches = _Batches(runtime, answer_by)
+
+    def sent(delivery: Delivery, event: dict, failure: str | None) -> None:
+        outcome = Outcome(delivery.event_id, event["enrichment"]["status"], failure)
+        outcomes[delivery.key] = outcome
+        _log_outcome(delivery, event, outcome, tally)
+
+    batches = _Batches(runtime, answer_by, sent)
     all_lookups: dict[str, Lookups] = {}
 
     def answered(email: str, found: Lookups | None) -> None:
@@ -125,8 +130,8 @@ def _forward(
                 logger.info("event handed back to its queue", extra=_wait_details(delivery, found))
                 continue
             event = enriched_event(delivery, found, runtime.settings.relationship_precedence)
-            built.append((delivery, event))
             batches.add(delivery, event, fifo=runtime.settings.fifo_queue)
+        batches.report_sent()  # what has gone meanwhile, while the lookups still run
 
     answered("", None)  # no address: nothing to look up
     emails = [email for email in by_email if email]
@@ -134,28 +139,26 @@ def _forward(
         for email, found in runtime.enricher.look_up(emails, deadline):
             all_lookups[email] = found
             answered(email, found)
-    failures = batches.finish()
+    batches.finish()
     _count_lookups(all_lookups, tally)
-    for delivery, event in built:
-        outcome = Outcome(
-            delivery.event_id, event["enrichment"]["status"], failures.get(delivery.key.digest)
-        )
-        outcomes[delivery.key] = outcome
-        _log_outcome(delivery, event, outcome, tally)
     return outcomes
 
 
-class _Batches:
-    """Messages sent in batches of ten as they are added, in the background; `finish` sends
-    the rest and returns {message key: reason} for every message that could not be sent."""
+_Sent = Callable[[Delivery, dict, "str | None"], None]
 
-    def __init__(self, runtime: Runtime, answer_by: Deadline) -> None:
+
+class _Batches:
+    """Messages sent in batches of ten as they are added, in the background. Each event's
+    outcome is reported to `sent` once its batch is answered (or at once when it cannot be
+    serialised); `finish` sends the rest and reports every outcome still due."""
+
+    def __init__(self, runtime: Runtime, answer_by: Deadline, sent: _Sent) -> None:
         self._runtime = runtime
         self._send_soon = runtime.sender.in_background()  # made before the lookups' subsegment
         self._answer_by = answer_by
-        self._ready: list[OutgoingMessage] = []
-        self._sending: list[Future[dict[str, str]]] = []
-        self._failures: dict[str, str] = {}
+        self._sent = sent
+        self._ready: list[tuple[Delivery, dict, OutgoingMessage]] = []
+        self._sending: deque[tuple[Future[dict[str, str]], list]] = deque()
 
     def add(self, delivery: Delivery, event: dict, *, fifo: bool) -> None:
         try:
@@ -165,23 +168,36 @@ class _Batches:
                 "event cannot be serialised",
                 extra={"event_id": event["event_id"], **failure_details(exc)},
             )
-            self._failures[delivery.key.digest] = UNSERIALISABLE
+            self._sent(delivery, event, UNSERIALISABLE)
             return
-        self._ready.append(message)
+        self._ready.append((delivery, event, message))
         if len(self._ready) == MAX_BATCH_ENTRIES:
-            self._sending.append(self._send_soon(self._ready, self._deadline()))
-            self._ready = []
+            self._send_ready()
+
+    def report_sent(self) -> None:
+        """Reports the batches already answered, oldest first."""
+        while self._sending and self._sending[0][0].done():
+            self._report(*self._sending.popleft())
+
+    def finish(self) -> None:
+        if self._ready:  # the last, short batch, after the others (a FIFO queue keeps order)
+            self._send_ready()
+        while self._sending:
+            self._report(*self._sending.popleft())
+
+    def _send_ready(self) -> None:
+        messages = [message for _, _, message in self._ready]
+        self._sending.append((self._send_soon(messages, self._deadline()), self._ready))
+        self._ready = []
+
+    def _report(self, sending: Future[dict[str, str]], batch: list) -> None:
+        failures = sending.result()
+        for delivery, event, message in batch:
+            self._sent(delivery, event, failures.get(message.key))
 
     def _deadline(self) -> Deadline:
         """Worked out when each batch goes: the duplicate check's share depends on the time left."""
         return _sending_deadline(self._answer_by, self._runtime)
-
-    def finish(self) -> dict[str, str]:
-        if self._ready:  # the last, short batch, after the others (a FIFO queue keeps order)
-            self._sending.append(self._send_soon(self._ready, self._deadline()))
-        for sending in self._sending:
-            self._failures.update(sending.result())
-        return self._failures
 
 
 def _sending_deadline(answer_by: Deadline, runtime: Runtime) -> Deadline:

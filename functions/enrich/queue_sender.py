@@ -101,9 +101,10 @@ class QueueSender:
     def __init__(self, queue_url: str, sqs_client: Any) -> None:
         self.queue_url = queue_url
         self._sqs = sqs_client
-        # Batches sent while lookups still run (in_background), one after the other: a FIFO
-        # queue's messages must reach it in the order they were sent.
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="sqs")
+        # Batches sent while lookups still run (in_background). A FIFO queue's messages must
+        # reach it in the order they were sent: one batch after the other there.
+        in_flight = 1 if queue_url.endswith(".fifo") else 2
+        self._pool = ThreadPoolExecutor(in_flight, thread_name_prefix="sqs")
 
     def in_background(
         self,
