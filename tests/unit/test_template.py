@@ -87,33 +87,45 @@ def sam_transform(sam_template: dict[str, Any], parameters: dict[str, str]) -> d
     return translator.translate(packaged, parameter_values=dict(parameters))
 
 
+class Intrinsics:
+    """Ref, Fn::Equals/Not/And/Or and Condition, as CloudFormation evaluates them for these
+    parameter values (the template's defaults for the rest)."""
+
+    def __init__(self, cfn: dict[str, Any], parameters: dict[str, str]) -> None:
+        self.values = {
+            name: str(spec.get("Default", "")) for name, spec in cfn["Parameters"].items()
+        }
+        self.values.update(parameters)
+        self.conditions_defined = cfn.get("Conditions", {})
+        self.conditions: dict[str, bool] = {}
+
+    def evaluate(self, expr: Any) -> Any:
+        if not (isinstance(expr, dict) and len(expr) == 1):
+            return expr
+        [(key, arg)] = expr.items()
+        if key == "Ref":
+            return self.values[arg]
+        if key == "Fn::Equals":
+            return str(self.evaluate(arg[0])) == str(self.evaluate(arg[1]))
+        if key == "Fn::Not":
+            return not self.evaluate(arg[0])
+        if key == "Fn::And":
+            return all(self.evaluate(a) for a in arg)
+        if key == "Fn::Or":
+            return any(self.evaluate(a) for a in arg)
+        if key == "Condition":
+            return self.condition(arg)
+        raise AssertionError(f"{key} is not evaluated here")
+
+    def condition(self, name: str) -> bool:
+        if name not in self.conditions:
+            self.conditions[name] = bool(self.evaluate(self.conditions_defined[name]))
+        return self.conditions[name]
+
+
 def effective(cfn: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
     """The template CloudFormation would deploy: conditions applied, AWS::NoValue removed."""
-    values = {name: str(spec.get("Default", "")) for name, spec in cfn["Parameters"].items()}
-    values.update(parameters)
-    conditions: dict[str, bool] = {}
-
-    def evaluate(expr: Any) -> Any:
-        if isinstance(expr, dict) and len(expr) == 1:
-            [(key, arg)] = expr.items()
-            if key == "Ref":
-                return values[arg]
-            if key == "Fn::Equals":
-                return str(evaluate(arg[0])) == str(evaluate(arg[1]))
-            if key == "Fn::Not":
-                return not evaluate(arg[0])
-            if key == "Fn::And":
-                return all(evaluate(a) for a in arg)
-            if key == "Fn::Or":
-                return any(evaluate(a) for a in arg)
-            if key == "Condition":
-                return condition(arg)
-        return expr
-
-    def condition(name: str) -> bool:
-        if name not in conditions:
-            conditions[name] = bool(evaluate(cfn["Conditions"][name]))
-        return conditions[name]
+    condition = Intrinsics(cfn, parameters).condition
 
     def resolve(node: Any) -> Any:
         if isinstance(node, dict):
@@ -897,24 +909,7 @@ def test_platform_and_application_logs_are_json_with_levels_as_parameters(sam_te
 # --- the public Function URL ---------------------------------------------------------------------
 def rule_failures(template: dict[str, Any], parameters: dict[str, str]) -> list[str]:
     """The Rules CloudFormation would refuse a deployment with, for these parameter values."""
-    values = {name: str(spec.get("Default", "")) for name, spec in template["Parameters"].items()}
-    values.update(parameters)
-
-    def evaluate(expr: Any) -> Any:
-        if isinstance(expr, dict) and len(expr) == 1:
-            [(key, arg)] = expr.items()
-            if key == "Ref":
-                return values[arg]
-            if key == "Fn::Equals":
-                return str(evaluate(arg[0])) == str(evaluate(arg[1]))
-            if key == "Fn::Not":
-                return not evaluate(arg[0])
-            if key == "Fn::And":
-                return all(evaluate(a) for a in arg)
-            if key == "Fn::Or":
-                return any(evaluate(a) for a in arg)
-            raise AssertionError(f"rule function {key} is not evaluated here")
-        return expr
+    evaluate = Intrinsics(template, parameters).evaluate
 
     return sorted(
         name
