@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.cold_path import peak_memory_mib
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions" / "enrich"))
 
@@ -49,15 +51,6 @@ def baseline_invocation(kind: str) -> Callable[[], None]:
     baseline = from_environment()
     size = 1 if kind == "http" else int(kind.removeprefix("sqs"))
     return lambda: [baseline.handle({"email": e}) for e in emails(size)]
-
-
-def peak_memory_mib() -> float:
-    """This process's peak resident memory (VmHWM). Not getrusage's ru_maxrss: Linux keeps that
-    across execve, so a child started by a big parent would report the parent's peak."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def main(who: str, kind: str, runs: int) -> None:

@@ -38,10 +38,7 @@ class ServeConsole:
         queued: list[dict[str, Any]],
         seconds: float,
     ) -> None:
-        error = invocation.error
-        if error is not None and _error_key(error) not in self._errors_shown:
-            self._errors_shown.add(_error_key(error))
-            self._print(f"the function raised (shown once):\n{error_details(error)}")
+        self._show_once(invocation.error)
         self._print(summary(method, target, status, answer, invocation, queued, seconds))
         if self.verbose:
             for message in queued:
@@ -52,10 +49,8 @@ class ServeConsole:
     ) -> None:
         """Queued mode: one intake batch, as the event source mapping invoked the function."""
         error = invocation.error
+        self._show_once(error)
         if error is not None:
-            if _error_key(error) not in self._errors_shown:
-                self._errors_shown.add(_error_key(error))
-                self._print(f"the function raised (shown once):\n{error_details(error)}")
             outcome = f"function error: {type(error).__name__}; the whole batch comes back"
         else:
             failed = len((invocation.result or {}).get("batchItemFailures", []))
@@ -69,6 +64,12 @@ class ServeConsole:
     def not_handled(self, method: str, target: str, status: int, why: str) -> None:
         """Answered before the function (as API Gateway would), with the reason."""
         self._print(f"{status} {method} {target}  {why}; webhooks go to POST /webhooks/<provider>")
+
+    def _show_once(self, error: BaseException | None) -> None:
+        """The function's traceback, the first time it raises this error."""
+        if error is not None and _error_key(error) not in self._errors_shown:
+            self._errors_shown.add(_error_key(error))
+            self._print(f"the function raised (shown once):\n{error_details(error)}")
 
     def _print(self, text: str) -> None:
         print(text, file=self._out, flush=True)
