@@ -486,7 +486,7 @@ def main() -> int:
         "--only", help="run only these scenarios, by letter (e.g. f,g); the report is partial"
     )
     args = parser.parse_args()
-    with _stack_process() as env:
+    with stack_process() as env:
         os.environ.update(env)
         os.environ["LOG_LEVEL"] = "INFO"  # as deployed: one log line per event is part of the cost
         bench = Bench(env, quick=args.quick)
@@ -624,7 +624,7 @@ def _quiet() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _stack_process() -> Iterator[dict[str, str]]:
+def stack_process() -> Iterator[dict[str, str]]:
     with tempfile.TemporaryDirectory() as folder:
         env_file = Path(folder) / "env.json"
         stack = subprocess.Popen(  # noqa: S603 - our own module

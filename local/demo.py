@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.apply_env(
             **quiet,
             ALLOW_UNSIGNED_WEBHOOKS="false",
+            PACING_TABLE=stack.pacing_table_name,
             WEBHOOK_SECRET=stack.webhook_secret,
             WEBHOOK_SECRETS=json.dumps(provider_secrets),
         ),

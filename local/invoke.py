@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         defaults = {
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
             "IDEMPOTENCY_TABLE": os.environ.get("IDEMPOTENCY_TABLE", stack.table_name),
+            "PACING_TABLE": os.environ.get("PACING_TABLE", stack.pacing_table_name),
         }
         with stack.apply_env(**defaults):
             handler = load_handler()

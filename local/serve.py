@@ -153,6 +153,7 @@ def _function_env(stack: LocalStack, verbose: bool, mode: str = "direct") -> dic
     return {
         **queued,
         "IDEMPOTENCY_TABLE": env.get("IDEMPOTENCY_TABLE", stack.table_name),
+        "PACING_TABLE": env.get("PACING_TABLE", stack.pacing_table_name),
         "LOOKUP_CACHE_TTL_SECONDS": env.get("LOOKUP_CACHE_TTL_SECONDS", "0"),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO" if verbose else "ERROR"),
         "POWERTOOLS_METRICS_DISABLED": env.get(

@@ -47,6 +47,7 @@ INTAKE_DLQ = "webhook-intake-dlq"
 INTAKE_VISIBILITY_SECONDS = 10
 SECRET_NAME = "webhook-enrichment/api-keys"  # noqa: S105 - a name, not a secret
 TABLE = "webhook-idempotency"
+PACING_TABLE = "webhook-pacing"  # the fleet's request schedules (PACING_TABLE)
 FUNCTION_ID = "EnrichFunction"  # the function's logical ID in template.yaml
 _AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -59,7 +60,8 @@ _AWS_ENV = {
 class LocalStack:
     """Attributes once started: moto_url; minimo and sales (the sandboxes, driven in-process) and
     minimo_control / sales_control (the same over HTTP); queue_url, dlq_url, fifo_queue_url,
-    intake_queue_url, intake_dlq_url, secret_arn, table_name; data (the seed) and webhook_secret.
+    intake_queue_url, intake_dlq_url, secret_arn, table_name, pacing_table_name; data (the seed)
+    and webhook_secret.
 
     moto keeps its state per process, not per server: stacks started in one process share their
     queues, secret and table, so a stack adopts the resources an earlier one created.
@@ -208,7 +210,8 @@ class LocalStack:
             },
         )["QueueUrl"]
         self.secret_arn = self._create_secret()
-        self.table_name = self._create_table()
+        self.table_name = self._create_table(TABLE)
+        self.pacing_table_name = self._create_table(PACING_TABLE)
 
     def _create_secret(self) -> str:
         """An existing secret that holds this stack's API keys keeps its webhook secret, so that
@@ -227,23 +230,24 @@ class LocalStack:
             secretsmanager.put_secret_value(SecretId=SECRET_NAME, SecretString=value)
         return stored["ARN"]
 
-    def _create_table(self) -> str:
-        """The table Powertools' idempotency utility expects: key `id`, TTL on `expiration`."""
+    def _create_table(self, name: str) -> str:
+        """The shape both tables have, as the template makes them: key `id`, TTL on
+        `expiration` (what Powertools' idempotency utility expects)."""
         dynamodb = self.client("dynamodb")
         try:
             dynamodb.create_table(
-                TableName=TABLE,
+                TableName=name,
                 KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                 AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
                 BillingMode="PAY_PER_REQUEST",
             )
         except dynamodb.exceptions.ResourceInUseException:
-            return TABLE
+            return name
         dynamodb.update_time_to_live(
-            TableName=TABLE,
+            TableName=name,
             TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
         )
-        return TABLE
+        return name
 
     @property
     def queue_urls(self) -> list[str]:
@@ -321,11 +325,12 @@ class LocalStack:
         """Empty queues and table, sandboxes back to normal: a clean slate for the next test."""
         self.purge_all()
         dynamodb = self.client("dynamodb")
-        for page in dynamodb.get_paginator("scan").paginate(
-            TableName=TABLE, ProjectionExpression="id"
-        ):
-            for item in page["Items"]:
-                dynamodb.delete_item(TableName=TABLE, Key={"id": item["id"]})
+        for table in (TABLE, PACING_TABLE):
+            for page in dynamodb.get_paginator("scan").paginate(
+                TableName=table, ProjectionExpression="id"
+            ):
+                for item in page["Items"]:
+                    dynamodb.delete_item(TableName=table, Key={"id": item["id"]})
         self.minimo.reset()
         self.sales.reset()
 
@@ -348,7 +353,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     with LocalStack() as stack:
-        env = stack.env()
+        env = stack.env(PACING_TABLE=stack.pacing_table_name)  # as deployed: the fleet's pacing
         for name, value in env.items():
             # API keys stay out of terminals and scrollback: they are in the env file.
             hidden = name.endswith("_KEY") and name not in _AWS_ENV

@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 
+import rate_limit_headers
 from lookup_results import LookupFailed
 
 # Longest API message carried into the enriched event; API messages are one sentence.
@@ -57,12 +58,16 @@ def failure_from(response: requests.Response, rules: ErrorRules) -> LookupFailed
     )
     # Waiting for a rate limit or for our own earlier attempt is not a failure of the API.
     deferrable = status == 429 or (status == 409 and envelope.get("is_transient") is True)
+    retry_after = rate_limit_headers.retry_after_seconds(response.headers.get("Retry-After"))
+    if deferrable and retry_after is None:
+        retry_after = rate_limit_headers.DEFAULT_RATE_LIMIT_WAIT_SECONDS
     return LookupFailed(
         code,
         message,
         param=_token(envelope.get("param")),
         configuration=configuration,
         deferrable=deferrable,
+        retry_after=retry_after if deferrable else None,
     )
 
 

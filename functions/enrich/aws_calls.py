@@ -1,5 +1,5 @@
 """AWS clients whose calls never outlive the invocation: SQS, DynamoDB (Powertools' idempotency
-persistence layer) and Secrets Manager (Powertools Parameters).
+persistence layer, the fleet's pacing schedule) and Secrets Manager (Powertools Parameters).
 
 botocore's own Config bounds each attempt (connect and read timeouts) and the number of attempts
 (standard retry mode: backoff with jitter, throttling handled). What it cannot know is the
@@ -65,6 +65,9 @@ class CallLimits:
 SQS = CallLimits(connect_timeout=0.3, read_timeout=2.0, max_attempts=3)
 DYNAMODB = CallLimits(connect_timeout=0.3, read_timeout=1.0, max_attempts=3)
 SECRETS_MANAGER = CallLimits(connect_timeout=0.3, read_timeout=2.0, max_attempts=3)
+# The fleet's pacing schedule is asked before requests are sent: a slow or failing table must
+# cost a lookup little before the pacer falls back to pacing the container alone.
+PACING = CallLimits(connect_timeout=0.25, read_timeout=0.5, max_attempts=2)
 
 
 class OutOfTime(BotoCoreError):

@@ -13,7 +13,8 @@ from deadlines import Deadline
 from lookup_cache import LookupCache
 from lookup_results import LookupFailure, MinimoResult, SalesResult
 from minimo_client import MinimoClient
-from observability import logger, tracer
+from observability import count, logger, tracer
+from rate_limit_headers import DEFAULT_RATE_LIMIT_WAIT_SECONDS
 from sales_client import SalesClient
 from tracing import traced_lookup
 
@@ -101,21 +102,56 @@ class Enricher:
 
     # Not its answers in the trace: they hold the addresses and the contacts found.
     @tracer.capture_method(capture_response=False)
-    def look_up(self, emails: Iterable[str], deadline: Deadline) -> Iterator[tuple[str, Lookups]]:
+    def look_up(
+        self, emails: Iterable[str], deadline: Deadline, *, hold_when_blocked: bool = False
+    ) -> Iterator[tuple[str, Lookups]]:
         """Each distinct address once, both APIs concurrently, cached answers reused; yields
         each address with its answers as soon as both are in (cached ones first), so that the
         caller can build and send its events while the other lookups run. By the deadline
-        (plus a short grace) it yields the rest too, their unfinished lookups out of time."""
+        (plus a short grace) it yields the rest too, their unfinished lookups out of time.
+
+        With `hold_when_blocked` (the caller hands back what must wait), nothing is looked up
+        while a pacer is known to hold its API past the deadline (the fleet paused by a 429):
+        each address comes back at once as having to wait."""
+        try:
+            yield from self._look_up(dict.fromkeys(emails), deadline, hold_when_blocked)
+        finally:
+            for client in (self._minimo, self._sales):
+                if client.connection.pacer is not None:
+                    for name, value in client.connection.pacer.counts().items():
+                        count(name, value)
+
+    def wait_for(self, lookups: Lookups) -> float:
+        """How long an address whose lookups must wait should wait: the longest its APIs asked
+        for or their pacers know of (the fleet's schedule, a pause), at least the default."""
+        waits = [DEFAULT_RATE_LIMIT_WAIT_SECONDS]
+        clients = (self._minimo, self._sales)
+        for (_, result, _), client in zip(lookups.answers(), clients, strict=True):
+            if result.error is not None and result.error.deferrable:
+                waits += [result.error.retry_after or 0.0, client.connection.known_wait()]
+        return max(waits)
+
+    def _look_up(
+        self, emails: dict[str, None], deadline: Deadline, hold_when_blocked: bool
+    ) -> Iterator[tuple[str, Lookups]]:
         pending: dict[str, tuple[Future[_Timed] | MinimoResult, Future[_Timed] | SalesResult]] = {}
         waiting_for: dict[Future[_Timed], str] = {}
         # Made in this thread: they carry this trace's current subsegment into the workers.
         find_contact = traced_lookup("minimo", self._minimo.find_contact)
         find_matches = traced_lookup("sales", self._sales.find_matches)
-        for email in dict.fromkeys(emails):
-            minimo = self.cache.get(("minimo", email))
-            sales = self.cache.get(("sales", email))
+        cached = {e: (self.cache.get(("minimo", e)), self.cache.get(("sales", e))) for e in emails}
+        to_ask = [e for e, answers in cached.items() if None in answers]
+        blocked = self._blocked(deadline) if hold_when_blocked and to_ask else None
+        if blocked is None:  # the pacers book slots for what is about to be asked
+            self._minimo.connection.expect(sum(cached[e][0] is None for e in to_ask))
+            self._sales.connection.expect(sum(cached[e][1] is None for e in to_ask))
+        for email, (minimo, sales) in cached.items():
             if minimo is not None and sales is not None:
                 yield email, Lookups(minimo, sales, 0, minimo_cached=True, sales_cached=True)
+                continue
+            if blocked is not None:
+                held = MinimoResult("error", error=blocked), SalesResult("error", error=blocked)
+                yield email, Lookups(minimo or held[0], sales or held[1], 0)
                 continue
             # Each task runs in a copy of the caller's context: the deadline of any AWS call it
             # makes (the API keys' secret) travels in it.
@@ -143,6 +179,23 @@ class Enricher:
                     yield email, self._answered(email, *pending.pop(email))
         for email, jobs in pending.items():
             yield email, self._answered(email, *jobs)
+
+    def _blocked(self, deadline: Deadline) -> LookupFailure | None:
+        """A failure for every lookup, when a pacer holds its API past the deadline."""
+        waits = [
+            wait
+            for client in (self._minimo, self._sales)
+            if (wait := client.connection.blocked_for(deadline)) is not None
+        ]
+        if not waits:
+            return None
+        return LookupFailure(
+            "rate_limited",
+            f"the API's rate limit holds every request for {max(waits):.1f} s, past the time"
+            " this invocation has left",
+            deferrable=True,
+            retry_after=max(waits),
+        )
 
     def _answered(
         self,

@@ -40,6 +40,7 @@ class Outcome:
     status: str | None  # the enrichment status; None when the delivery was not processed here
     failure: str | None = None  # why the event is not (yet) on the queue
     duplicate: bool = False  # forwarded by an earlier delivery: nothing was sent this time
+    wait: float | None = None  # HANDED_BACK: seconds until it is worth trying again
 
     @property
     def forwarded(self) -> bool:
@@ -125,7 +126,8 @@ def _forward(
     def answered(email: str, found: Lookups | None) -> None:
         for delivery in by_email[email]:
             if hand_back_waits and found is not None and found.must_wait:
-                outcomes[delivery.key] = Outcome(delivery.event_id, None, HANDED_BACK)
+                wait = runtime.enricher.wait_for(found)  # its queue keeps it that long
+                outcomes[delivery.key] = Outcome(delivery.event_id, None, HANDED_BACK, wait=wait)
                 tally[Metric.EVENTS_HANDED_BACK] += 1
                 logger.info("event handed back to its queue", extra=_wait_details(delivery, found))
                 continue
@@ -136,7 +138,8 @@ def _forward(
     answered("", None)  # no address: nothing to look up
     emails = [email for email in by_email if email]
     with aws_calls.within(deadline):  # the API keys' secret, read by the lookups
-        for email, found in runtime.enricher.look_up(emails, deadline):
+        lookups = runtime.enricher.look_up(emails, deadline, hold_when_blocked=hand_back_waits)
+        for email, found in lookups:
             all_lookups[email] = found
             answered(email, found)
     batches.finish()

@@ -5,7 +5,9 @@ urllib3's Retry already knows which answers to retry and honours Retry-After; wh
 know is the Lambda's remaining time or how fast other threads are calling the same API. Both
 travel with the request in a ContextVar (each lookup runs in its own worker thread):
 DeadlineRetry gives up as soon as the next wait plus another attempt would not fit, and the
-pool's connections take a slot from the API's RequestPacer before writing each request.
+pool's connections take a slot from the API's pacer before writing each request. Rate-limit
+headers are read leniently (rate_limit_headers.py): a malformed Retry-After is absent, so a 429
+stays `rate_limit_exceeded` and still pauses the pacer, for the default wait.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import MaxRetryError, ProtocolError, ReadTimeoutError, ResponseError
 from urllib3.util.retry import Retry
 
+import rate_limit_headers
 from deadlines import Deadline
 from lookup_results import LookupFailed
-from request_pacing import PacingExceeded, RequestPacer
+from request_pacing import Pacer, PacingExceeded
 
 # What both APIs mark transient: rate limited, or the server failed.
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -44,7 +47,7 @@ MIN_ATTEMPT_SECONDS = 0.05
 class _Budget:
     deadline: Deadline
     attempt_timeout: float
-    pacer: RequestPacer | None
+    pacer: Pacer | None
 
     def take_slot(self) -> None:
         """Waits for the API's next free request slot; raises PacingExceeded if waiting would
@@ -71,6 +74,11 @@ class DeadlineRetry(Retry):
             return 0.0
         return min(self.backoff_max, self.backoff_factor * 2 ** (failures - 1))
 
+    def get_retry_after(self, response: Any) -> float | None:
+        """Retry-After in seconds, capped at 15 minutes; malformed is absent (urllib3 would
+        raise InvalidHeader, and the 429 would become a transport error)."""
+        return rate_limit_headers.retry_after_seconds(response.headers.get("Retry-After"))
+
     def increment(  # type: ignore[override]
         self,
         method: str | None = None,
@@ -83,8 +91,11 @@ class DeadlineRetry(Retry):
         budget = _budget.get()
         retry_after = self.get_retry_after(response) if response is not None else None
         pacer = budget.pacer if budget is not None else None
-        if pacer is not None and retry_after is not None and response.status == 429:
-            pacer.pause(retry_after)  # the other threads must not try meanwhile
+        if pacer is not None and response is not None and response.status == 429:
+            # Every other request must wait too (the whole fleet's, with PACING_TABLE).
+            default = rate_limit_headers.DEFAULT_RATE_LIMIT_WAIT_SECONDS
+            latest = budget.deadline.expires_at if budget is not None else None
+            pacer.pause(default if retry_after is None else retry_after, latest=latest)
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
         if budget is None:
             return retry
@@ -160,14 +171,32 @@ def build_session(
 @dataclass(frozen=True, slots=True)
 class ApiConnection:
     """Where an API is, how to authenticate, the pooled session to reach it with, and the pacer
-    that keeps this container under the API's rate limit (None: no pacing)."""
+    that keeps the fleet (or this container) under the API's rate limit (None: no pacing)."""
 
     name: str  # in failure messages: "Minimo", "the sales API"
     base_url: str
     api_key: Callable[[], str | None]  # read per request, so that a rotated key is picked up
     session: requests.Session
     timeout: float
-    pacer: RequestPacer | None = None
+    pacer: Pacer | None = None
+
+    def expect(self, requests: int) -> None:
+        """A batch is about to look this many addresses up (the pacer books their slots)."""
+        if self.pacer is not None:
+            self.pacer.expect(requests)
+
+    def blocked_for(self, deadline: Deadline) -> float | None:
+        """How long the pacer is known to hold every request, when that is past the latest
+        moment a request could start before `deadline`; else None. Asks no one."""
+        if self.pacer is None:
+            return None
+        wait = self.pacer.known_wait()
+        remaining = max(0.0, deadline.remaining())
+        attempt = min(self.timeout, remaining)  # as `send` would give it
+        return wait if wait > remaining - attempt else None
+
+    def known_wait(self) -> float:
+        return 0.0 if self.pacer is None else self.pacer.known_wait()
 
     def send(
         self,
@@ -199,16 +228,21 @@ class ApiConnection:
             with _within(_Budget(deadline, attempt_timeout, self.pacer)):
                 response = self.session.get_adapter(url).send(request, timeout=attempt_timeout)
                 response.content  # noqa: B018 - read now, inside the deadline
-                return response
         except PacingExceeded as late:
             raise LookupFailed(
                 "rate_limited",
                 f"{self.name}'s rate limit leaves no request slot for {late.wait_seconds:.1f} s, "
                 "past the time this invocation has left",
                 deferrable=True,
+                retry_after=late.wait_seconds,
             ) from None
         except requests.RequestException as exc:
             raise LookupFailed(*_describe(exc)) from None
+        full_for = rate_limit_headers.window_full_for(response.headers)
+        if self.pacer is not None and full_for is not None:
+            # The API has no room left: hold off a little (the fleet, with PACING_TABLE).
+            self.pacer.window_full(full_for, latest=deadline.expires_at)
+        return response
 
 
 @contextmanager

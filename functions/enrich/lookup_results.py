@@ -22,6 +22,8 @@ class LookupFailure:
     # The lookup only had to wait (a rate limit, our own pacing, a key still in flight) longer
     # than this invocation had left. A queue can retry it later; it is not a failure of the API.
     deferrable: bool = False
+    # For a deferrable failure: seconds until trying again is worth it, when known.
+    retry_after: float | None = None
 
     @property
     def is_configuration_error(self) -> bool:

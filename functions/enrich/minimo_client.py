@@ -29,6 +29,10 @@ class MinimoClient:
         self._api = api
         self._contacts_url = requote_uri(f"{api.base_url.rstrip('/')}/contacts/by-email/")
 
+    @property
+    def connection(self) -> ApiConnection:
+        return self._api
+
     def url_for(self, email: str) -> str:
         return self._contacts_url + encode_uri_component(email)
 

@@ -40,6 +40,9 @@ class Metric(StrEnum):
     DELIVERY_IDS_REUSED = "DeliveryIdsReused"  # a sender's id came again with other content
     EVENTS_HANDED_BACK = "EventsHandedBack"  # SQS records returned to wait out a rate limit
     EVENTS_QUEUED = "EventsQueued"  # queued mode: webhooks put on the intake queue
+    # Requests paced by the container alone because PACING_TABLE could not be used.
+    PACING_FALLBACKS = "PacingFallbacks"
+    PACING_TABLE_CALLS = "PacingTableCalls"  # DynamoDB calls made for the fleet's pacing
 
 
 # One count per enrichment status: EventsEnriched, EventsNotFound, EventsPartial, EventsNoEmail.

@@ -4,6 +4,9 @@ The sales API allows 20 requests per second per client in a sliding window and a
 repeated violation with a Retry-After 1.5 times longer, up to 15 minutes: retrying into such a
 limit makes it worse. So requests are spaced before they are sent: every thread of the
 container that calls the API takes its slot here, first attempts and retries alike.
+
+This is the pacer of a container alone (PACING_TABLE unset), and what a fleet's pacer falls
+back to when its table cannot be used (fleet_pacing.py); both answer to `Pacer`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 # Slack added to the window: a request sent exactly one window after another may still arrive
 # a little sooner (network jitter), and the API counts arrivals.
@@ -25,6 +29,30 @@ class PacingExceeded(Exception):
     def __init__(self, wait_seconds: float) -> None:
         super().__init__(f"the next request slot is {wait_seconds:.2f} s away")
         self.wait_seconds = wait_seconds
+
+
+class Pacer(Protocol):
+    """What the HTTP session asks of a pacer. Times are `time.monotonic()` seconds."""
+
+    def take_slot(self, latest: float) -> None:
+        """Waits for the next request slot; raises PacingExceeded, taking nothing, when it
+        would come after `latest`."""
+
+    def pause(self, seconds: float, *, latest: float | None = None) -> None:
+        """The API refused a request (429): nothing is sent for `seconds`. Telling others
+        (the fleet's table) ends by `latest`."""
+
+    def window_full(self, seconds: float, *, latest: float | None = None) -> None:
+        """The API's answer said its window has no room left for `seconds` (RateLimit-*)."""
+
+    def expect(self, requests: int) -> None:
+        """About this many requests are about to ask for slots (a batch's lookups)."""
+
+    def known_wait(self) -> float:
+        """Seconds until a slot could be had, as far as this container knows without asking."""
+
+    def counts(self) -> dict[str, int]:
+        """Metric counts since the last call, by metric name."""
 
 
 class RequestPacer:
@@ -41,6 +69,7 @@ class RequestPacer:
     ) -> None:
         if not requests_per_second > 0:
             raise ValueError("requests_per_second must be positive")
+        self.requests_per_second = requests_per_second
         # Whole requests per window: 2.5/s is 2 per 0.8 s rather than 2.5 per second.
         self.limit = max(1, math.floor(requests_per_second))
         self.window = self.limit / requests_per_second + WINDOW_MARGIN_SECONDS
@@ -75,8 +104,27 @@ class RequestPacer:
                 # The API said to wait while this thread slept: give the slot back, queue again.
                 self._slots.remove(slot)
 
-    def pause(self, seconds: float) -> None:
+    def pause(self, seconds: float, *, latest: float | None = None) -> None:
         """The API said to wait (429 Retry-After): no thread sends before then."""
         with self._lock:
             self._paused_until = max(self._paused_until, self._clock() + seconds)
             self._pauses += 1
+
+    def window_full(self, seconds: float, *, latest: float | None = None) -> None:
+        """At least one request's spacing: `RateLimit-Reset: 0` means "within a second"."""
+        self.pause(max(seconds, self.window / self.limit))
+
+    def expect(self, requests: int) -> None:
+        """Nothing to prepare: every slot is this container's own."""
+
+    def known_wait(self) -> float:
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._paused_until)
+            live = [s for s in self._slots if s > now - self.window]
+            if len(live) >= self.limit:
+                slot = max(slot, live[-self.limit] + self.window)
+            return slot - now
+
+    def counts(self) -> dict[str, int]:
+        return {}

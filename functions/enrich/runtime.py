@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import aws_calls
 import http_session
@@ -14,13 +14,15 @@ import sales_client
 from api_keys import ApiKeyStore
 from email_extraction import EmailFinder
 from enrichment import Enricher
+from fleet_pacing import fleet_pacer
 from http_session import ApiConnection
 from lookup_cache import LookupCache
 from minimo_client import MinimoClient
 from queue_sender import QueueSender
-from request_pacing import RequestPacer
+from request_pacing import Pacer, RequestPacer
 from sales_client import SalesClient
 from settings import ENVIRONMENT_VARIABLES, Settings
+from table_clock import TableClock
 
 if TYPE_CHECKING:  # imported only with IDEMPOTENCY_TABLE (Powertools idempotency is not cheap)
     from delivery_ledger import DeliveryLedger
@@ -40,12 +42,15 @@ class Runtime:
     intake: QueueSender | None = None  # queued mode: where HTTP webhooks wait to be enriched
     # Queued mode with IDEMPOTENCY_TABLE: a webhook delivered twice is queued once.
     acceptances: DeliveryLedger | None = None
+    sqs: Any = field(default=None, repr=False)  # the SQS client (intake hand-backs use it too)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
         keys = ApiKeyStore(settings)
+        make_pacer = _pacers(settings)
 
         def connection(
+            api: str,
             name: str,
             base_url: str,
             api_key: Callable[[], str | None],
@@ -63,11 +68,12 @@ class Runtime:
                 api_key,
                 session,
                 settings.http_timeout_seconds,
-                pacer=RequestPacer(max_rps) if max_rps else None,
+                pacer=make_pacer(api, base_url, max_rps) if max_rps else None,
             )
 
         minimo = MinimoClient(
             connection(
+                "minimo",
                 "Minimo",
                 settings.minimo_base_url,
                 keys.minimo_key,
@@ -77,6 +83,7 @@ class Runtime:
         )
         sales = SalesClient(
             connection(
+                "sales",
                 "the sales API",
                 settings.sales_api_base_url,
                 keys.sales_key,
@@ -105,6 +112,7 @@ class Runtime:
             ),
             ledger=_ledger(settings, settings.max_concurrency),
             acceptances=_ledger(settings, 1, "accepted") if settings.intake_queue_url else None,
+            sqs=sqs,
         )
 
     def close(self) -> None:
@@ -113,6 +121,37 @@ class Runtime:
         for part in (self.sender, self.intake, self.ledger, self.acceptances):
             if part is not None:
                 part.close()
+
+
+def _pacers(settings: Settings) -> Callable[[str, str, float], Pacer]:
+    """Each API's pacer: the fleet's, with PACING_TABLE, sharing one DynamoDB client (made on
+    first use) and one view of the table's time; else the container's own."""
+    table = settings.pacing_table
+    if table is None:
+        return lambda _name, _base_url, rate: RequestPacer(rate)
+    lock = threading.Lock()
+    made: list[Any] = []
+
+    def client() -> Any:
+        with lock:  # one client for both APIs' schedules, whichever asks first
+            if not made:
+                made.append(aws_calls.client("dynamodb", aws_calls.PACING, max_pool_connections=4))
+            return made[0]
+
+    clock = TableClock()
+
+    def pacer(api: str, base_url: str, rate: float) -> Pacer:
+        return fleet_pacer(
+            client,
+            clock,
+            table=table,
+            api=api,
+            base_url=base_url,
+            requests_per_second=rate,
+            containers=settings.pacing_fallback_containers,
+        )
+
+    return pacer
 
 
 def _ledger(

@@ -61,6 +61,10 @@ class SalesClient:
             ("include", i) for i in INCLUDE
         ]
 
+    @property
+    def connection(self) -> ApiConnection:
+        return self._api
+
     def first_page_url(self) -> tuple[str, list[tuple[str, str]]]:
         return self._base_url + FIND_BY_EMAIL_PATH, list(self._query)
 

@@ -38,6 +38,8 @@ ENVIRONMENT_VARIABLES = (
     "SALES_API_ACCOUNT",
     "SALES_API_MAX_RPS",
     "MINIMO_API_MAX_RPS",
+    "PACING_TABLE",
+    "PACING_FALLBACK_CONTAINERS",
     "RELATIONSHIP_PRECEDENCE",
     "HTTP_TIMEOUT_SECONDS",
     "LOOKUP_MAX_ATTEMPTS",
@@ -74,9 +76,15 @@ class Settings:
     sales_relationships: tuple[str, ...] = ()
     sales_api_version: str = DEFAULT_SALES_API_VERSION
     sales_api_account: str | None = None
-    # Requests per second one container sends to each API; None: not paced.
+    # Requests per second sent to each API (by the whole fleet with PACING_TABLE, else by one
+    # container); None: not paced.
     sales_api_max_rps: float | None = DEFAULT_SALES_API_MAX_RPS
     minimo_api_max_rps: float | None = None
+    # DynamoDB table holding the fleet's request schedules; None: each container paces alone.
+    pacing_table: str | None = None
+    # How many containers may call an API at once: each paces itself at the rate divided by
+    # this when PACING_TABLE cannot be used.
+    pacing_fallback_containers: int = 1
     relationship_precedence: tuple[str, ...] = RELATIONSHIPS
     http_timeout_seconds: float = 3.0
     lookup_max_attempts: int = 3
@@ -118,6 +126,8 @@ class Settings:
             sales_api_account=reader.account("SALES_API_ACCOUNT"),
             sales_api_max_rps=reader.rate("SALES_API_MAX_RPS", DEFAULT_SALES_API_MAX_RPS),
             minimo_api_max_rps=reader.rate("MINIMO_API_MAX_RPS", None),
+            pacing_table=reader.text("PACING_TABLE"),
+            pacing_fallback_containers=reader.count("PACING_FALLBACK_CONTAINERS", 1),
             relationship_precedence=reader.relationships(
                 "RELATIONSHIP_PRECEDENCE", default=RELATIONSHIPS
             ),
@@ -169,6 +179,15 @@ class _EnvReader:
         if not number >= minimum:  # also rejects NaN
             raise ConfigurationError(f"{name} must be at least {minimum:g}")
         return number
+
+    def count(self, name: str, default: int, *, maximum: int = 10_000) -> int:
+        """A whole number from 1 to `maximum`."""
+        value = self.text(name)
+        if value is None:
+            return default
+        if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= maximum:
+            raise ConfigurationError(f"{name} must be a whole number from 1 to {maximum}")
+        return int(value)
 
     def header_value(self, name: str) -> str | None:
         value = self.text(name)

@@ -6,7 +6,8 @@ could not be forwarded or were refused, so SQS redelivers only those (and, in th
 to the intake queue's dead-letter queue). A lookup failure is never a record failure: such an
 event is forwarded as `partial`. A lookup that only had to wait longer than the invocation had
 left (a rate limit's Retry-After, the pacing of a large batch) is not a failure either: its
-record is handed back, to be enriched when SQS delivers it again.
+record is handed back with its visibility timeout set to when the wait ends
+(record_handback.py), to be enriched when SQS delivers it again.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 import queued_webhooks
+import record_handback
 import strict_json
 from deadlines import Deadline, LambdaContextLike
 from delivery import Delivery, iso_timestamp, new_delivery
 from delivery_ids import safe_id, sender_id
-from forwarding import enrich_and_forward
+from forwarding import HANDED_BACK, Outcome, enrich_and_forward
 from observability import Metric, count, failure_details, logger
 from refusals import Refusal
 from runtime import Runtime
@@ -62,18 +64,38 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
             )
             failures[record.message_id] = UNREADABLE
 
+    deadline = Deadline.for_lookups(context)
     outcomes = enrich_and_forward(
-        list(deliveries.values()), runtime, Deadline.for_lookups(context), hand_back_waits=True
+        list(deliveries.values()), runtime, deadline, hand_back_waits=True
     )
     for message_id, outcome in zip(deliveries, outcomes, strict=True):
         if not outcome.forwarded:
             failures[message_id] = outcome.failure or "not_forwarded"
+    waiting = dict(zip(deliveries, outcomes, strict=True))
+    _hand_back(records, waiting, runtime, deadline.for_answer())
 
     def report(record: SQSRecord) -> None:
         if record.message_id in failures:
             raise RecordNotForwarded(failures[record.message_id])
 
     return process_partial_response(event, report, processor, context)  # type: ignore[arg-type]
+
+
+def _hand_back(
+    records: list[SQSRecord], outcomes: dict[str, Outcome], runtime: Runtime, deadline: Deadline
+) -> None:
+    """Records whose lookups must wait come back when the wait ends, each queue's at once."""
+    by_queue: dict[str, list[record_handback.HandBack]] = {}
+    for record in records:
+        outcome = outcomes.get(record.message_id)
+        if outcome is not None and outcome.failure == HANDED_BACK:
+            wait = record_handback.HandBack(
+                record.message_id, record.receipt_handle, outcome.wait or 0.0
+            )
+            by_queue.setdefault(record.event_source_arn, []).append(wait)
+    for queue_arn, waits in by_queue.items():
+        queue = record_handback.queue_url(runtime.sqs, queue_arn)
+        record_handback.hand_back(runtime.sqs, queue, waits, deadline)
 
 
 def delivery_from(record: SQSRecord, runtime: Runtime) -> Delivery:

@@ -43,6 +43,9 @@ XRAY_WRITE = {
 XRAY_MANAGED_POLICY = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/AWSXRayDaemonWriteAccess$")
 SERVICE = "webhook-enrichment"
 NAMESPACE = "WebhookEnrichment"
+PACING_TABLE_ARN = (
+    "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${PacingTableName}"
+)
 
 REQUIRED = {"SalesApiBaseUrl": "https://sales.example.com"}
 EVERYTHING_ON = {
@@ -62,6 +65,7 @@ PARAMETER_SETS = {
         "ApiKeysSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:keys-AbCdEf",
     },
     "queued": {**REQUIRED, "WebhookMode": "queued"},
+    "shared-pacing": {**REQUIRED, "PacingTableName": "shared-pacing"},
 }
 
 
@@ -380,8 +384,15 @@ def test_the_function_may_only_touch_its_own_resources(cfn):
         {"Ref": "ApiKeysSecret"},
         {"Ref": "ApiKeysSecretArn"},
     ]
-    for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem"):
-        assert granted.pop(f"dynamodb:{action}") == [{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]
+    idempotency = {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+    pacing = [
+        {"Fn::GetAtt": ["PacingTable", "Arn"]},
+        {"Fn::Sub": PACING_TABLE_ARN},  # PacingTableName: a table another stack shares
+    ]
+    for action in ("PutItem", "DeleteItem"):
+        assert granted.pop(f"dynamodb:{action}") == [idempotency]
+    for action in ("GetItem", "UpdateItem"):  # the pacer reads and books, nothing else
+        assert granted.pop(f"dynamodb:{action}") == [idempotency, *pacing]
     for action in (
         "ReceiveMessage",
         "DeleteMessage",
@@ -682,6 +693,51 @@ def test_the_idempotency_table(everything):
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
     assert table["SSESpecification"] == {"SSEEnabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+
+@pytest.mark.parametrize("parameters", ["defaults", "everything-standard", "queued"])
+def test_the_pacing_table_is_the_idempotency_tables_shape_and_paces_the_fleet(
+    deployed, parameters
+):
+    template = deployed[parameters]
+    table = template["Resources"]["PacingTable"]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+    variables = template["Resources"]["EnrichFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["PACING_TABLE"] == {"Ref": "PacingTable"}
+
+
+def test_an_existing_pacing_table_is_used_instead_of_a_new_one(deployed):
+    shared = deployed["shared-pacing"]
+    assert "PacingTable" not in shared["Resources"]
+    variables = shared["Resources"]["EnrichFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["PACING_TABLE"] == {"Ref": "PacingTableName"}
+    [grant] = [
+        s
+        for _, s in policy_statements(shared)
+        if "dynamodb:UpdateItem" in _branches(s["Action"]) and s.get("Sid") == "UsePacingTable"
+    ]
+    assert grant["Resource"] == {"Fn::Sub": PACING_TABLE_ARN}
+    assert sorted(grant["Action"]) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+
+
+@pytest.mark.parametrize(
+    ("parameters", "containers"),
+    [
+        ("defaults", {"Ref": "IntakeMaximumConcurrency"}),
+        ("everything-standard", {"Ref": "ReservedConcurrency"}),
+    ],
+)
+def test_the_fallback_rate_divides_by_the_most_containers_that_can_run(
+    deployed, parameters, containers
+):
+    """Without the table, each container paces itself at the rate over this many: the reserved
+    concurrency when there is one, else the intake mapping's MaximumConcurrency."""
+    function = deployed[parameters]["Resources"]["EnrichFunction"]["Properties"]
+    assert function["Environment"]["Variables"]["PACING_FALLBACK_CONTAINERS"] == containers
 
 
 def test_the_webhook_route(everything):

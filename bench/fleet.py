@@ -1,0 +1,310 @@
+"""The fleet scenario: several containers, each a process of its own (bench/fleet_container.py),
+sharing one local stack (moto and the sandbox APIs, in another process) and so the sales API's
+limit of 20 requests per second, with the APIs at 50 ms.
+
+    python -m bench.fleet            # on its own (about 4 minutes), prints its table
+    make bench                       # as scenario (k), written to docs/benchmarks.md
+
+Runs: fleets of 3 and 5 containers draining 300 intake records, and answering 300 direct
+webhooks back to back; a lone container doing both; a fleet of 3 whose pacing table does not
+exist (each container paces itself at 20 x 0.9 / 3 per second); and, for comparison, a fleet
+of 5 draining the intake without PACING_TABLE (each container at 20 per second, as before).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from bench.webhook_modes import Burst, OutputWatcher
+from local.sandbox_control import SandboxControl
+from local.stack import INTAKE_DLQ, INTAKE_QUEUE, PACING_TABLE
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = 300
+LIMIT_PER_SECOND = 20  # the sales sandbox's, as OpenMRP's
+LATENCY = 0.05
+# DynamoDB on-demand, US East (N. Virginia): $0.625 per million write request units
+# (aws.amazon.com/dynamodb/pricing/on-demand, after the 2024-11-01 price cut). Every pacing
+# call is an UpdateItem of an item under 1 KB, 1 WRU, failed conditions included; the one
+# GetItem per container start (1 RRU, $0.125 per million) is counted as a write here.
+DOLLARS_PER_MILLION_CALLS = 0.625
+
+
+@dataclass
+class Run:
+    name: str
+    mode: str  # intake | direct
+    containers: int
+    env: dict[str, str] = field(default_factory=dict)
+
+
+RUNS = [
+    Run("fleet of 3, intake", "intake", 3),
+    Run("fleet of 3, direct", "direct", 3),
+    Run("fleet of 5, intake", "intake", 5),
+    Run("fleet of 5, direct", "direct", 5),
+    Run("lone container, intake", "intake", 1),
+    Run("lone container, direct", "direct", 1),
+    Run("fleet of 3, intake, table missing", "intake", 3, {"PACING_TABLE": "no-such-table"}),
+    Run("fleet of 5, intake, no PACING_TABLE (before)", "intake", 5, {"PACING_TABLE": ""}),
+]
+
+
+@dataclass
+class Result:
+    run: Run
+    seconds: float
+    requests: int  # sales API requests received, 429s included
+    refused: int
+    partial: int
+    complete: int
+    dead_lettered: int
+    left_on_queue: int
+    handed_back: int
+    calls: int  # DynamoDB calls of the pacers
+    call_seconds: float
+    fallbacks: int
+    answers: list[float]
+    busiest_second: int  # the most requests that arrived within one second
+
+    @property
+    def floor(self) -> float:
+        return EVENTS / LIMIT_PER_SECOND
+
+    @property
+    def per_100(self) -> float:
+        return self.refused * 100 / max(1, self.requests)
+
+    @property
+    def met(self) -> bool:
+        return (
+            self.per_100 <= 1
+            and self.partial == 0
+            and self.dead_lettered == 0
+            and self.complete == EVENTS
+            and self.seconds <= 1.3 * self.floor
+        )
+
+    def row(self) -> str:
+        cost = self.calls / EVENTS * DOLLARS_PER_MILLION_CALLS
+        added = self.call_seconds / max(1, self.requests - self.refused) * 1000
+        answers = (
+            f"; answers p50 {statistics.median(self.answers) * 1000:,.0f} ms"
+            if self.answers
+            else ""
+        )
+        return (
+            f"| {self.run.name} | {self.seconds:.1f} s ({self.seconds / self.floor:.2f}x) |"
+            f" {self.per_100:.1f} ({self.refused} of {self.requests}; at most"
+            f" {self.busiest_second} in a second) | {self.partial} |"
+            f" {self.dead_lettered} | {self.handed_back} |"
+            f" {self.calls} ({self.calls / EVENTS:.2f} per event), {added:.1f} ms per request"
+            f"{answers} | ${cost:.2f} | {self.fallbacks} | {'yes' if self.met else 'no'} |"
+        )
+
+
+HEADER = (
+    "| run | time (vs the floor, 15 s) | 429s per 100 requests | partial | dead-lettered |"
+    " handed back | DynamoDB calls, their time per request | $ per 1M events (DynamoDB) |"
+    " requests paced alone | met |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+)
+
+
+class Fleet:
+    def __init__(self, env: dict[str, str], logs: Path | None = None) -> None:
+        self.env = env
+        self.logs = logs  # the containers' output, one file each, when given
+        self.sales = SandboxControl(env["SALES_API_BASE_URL"])
+        self.minimo = SandboxControl(env["MINIMO_BASE_URL"].removesuffix("/public/v1"))
+        aws = {
+            "endpoint_url": env["AWS_ENDPOINT_URL"],
+            "region_name": env["AWS_REGION"],
+            "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+        }
+        self.sqs = boto3.client("sqs", **aws)
+        self.dynamodb = boto3.client("dynamodb", **aws)
+        base = env["OUTPUT_QUEUE_URL"].rsplit("/", 1)[0]
+        self.intake_url = f"{base}/{INTAKE_QUEUE}"
+        self.intake_dlq_url = f"{base}/{INTAKE_DLQ}"
+        self._serial = 0
+
+    def run(self, run: Run) -> Result:
+        self._reset()
+        emails = self._emails()
+        if run.mode == "intake":
+            self._enqueue(emails)
+        with tempfile.TemporaryDirectory() as folder:
+            processes, reports = self._start(run, emails, Path(folder))
+            burst = Burst(sent=EVENTS)
+            started = time.perf_counter()
+            with OutputWatcher(self.sqs, self.env["OUTPUT_QUEUE_URL"], burst, started) as out:
+                for process in processes:
+                    process.stdin.write("go\n")
+                    process.stdin.flush()
+                if run.mode == "direct":
+                    for process in processes:
+                        process.stdin.close()
+                        process.wait(timeout=600)
+                out.wait_for(EVENTS, timeout=300)
+                seconds = burst.last_enriched_after
+            for process in processes:
+                if run.mode == "intake":
+                    process.stdin.write("stop\n")
+                    process.stdin.close()
+                process.wait(timeout=60)
+            found = [json.loads(path.read_text()) for path in reports]
+        return self._result(run, seconds, burst, found)
+
+    # --- setting up -----------------------------------------------------------------------------
+    def _reset(self) -> None:
+        for api in (self.sales, self.minimo):
+            api.reset()
+            api.set_latency(LATENCY)
+        for url in (self.env["OUTPUT_QUEUE_URL"], self.intake_url, self.intake_dlq_url):
+            self._purge(url)
+        items = self.dynamodb.scan(TableName=PACING_TABLE).get("Items", [])
+        for item in items:
+            self.dynamodb.delete_item(TableName=PACING_TABLE, Key={"id": item["id"]})
+
+    def _emails(self) -> list[str]:
+        self._serial += 1
+        return [f"fleet{self._serial}-{i}@bench.example" for i in range(EVENTS)]
+
+    def _enqueue(self, emails: list[str]) -> None:
+        for start in range(0, len(emails), 10):
+            entries = [
+                {"Id": str(i), "MessageBody": json.dumps({"email": email})}
+                for i, email in enumerate(emails[start : start + 10])
+            ]
+            self.sqs.send_message_batch(QueueUrl=self.intake_url, Entries=entries)
+
+    def _start(
+        self, run: Run, emails: list[str], folder: Path
+    ) -> tuple[list[subprocess.Popen], list[Path]]:
+        env = {
+            **self.env,
+            "PACING_TABLE": PACING_TABLE,
+            "PACING_FALLBACK_CONTAINERS": str(run.containers),
+            "LOOKUP_CACHE_TTL_SECONDS": "0",
+            "LOG_LEVEL": "INFO",  # as deployed
+            **run.env,
+        }
+        processes, reports = [], []
+        for n in range(run.containers):
+            config = {
+                "env": env,
+                "mode": run.mode,
+                "emails": emails[n :: run.containers],
+                "intake_queue_url": self.intake_url,
+                "ready_file": str(folder / f"ready-{n}"),
+                "report_file": str(folder / f"report-{n}.json"),
+            }
+            path = folder / f"config-{n}.json"
+            path.write_text(json.dumps(config))
+            processes.append(
+                subprocess.Popen(  # noqa: S603 - our own module
+                    [sys.executable, "-m", "bench.fleet_container", str(path)],
+                    cwd=ROOT,
+                    stdin=subprocess.PIPE,
+                    stdout=self._log_file(run, n),
+                    text=True,
+                )
+            )
+            reports.append(folder / f"report-{n}.json")
+        deadline = time.monotonic() + 120
+        while not all((folder / f"ready-{n}").exists() for n in range(run.containers)):
+            if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+                raise RuntimeError("a container did not start")
+            time.sleep(0.05)
+        return processes, reports
+
+    def _log_file(self, run: Run, n: int) -> Any:
+        if self.logs is None:
+            return subprocess.DEVNULL
+        self.logs.mkdir(parents=True, exist_ok=True)
+        return (self.logs / f"{run.name.replace(' ', '_').replace(',', '')}-{n}.log").open("w")
+
+    def _purge(self, url: str) -> None:
+        while messages := self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get(
+            "Messages"
+        ):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+            ]
+            self.sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+
+    def _count(self, url: str) -> int:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return sum(int(value) for value in attributes.values())
+
+    def _result(self, run: Run, seconds: float, burst: Burst, found: list[dict]) -> Result:
+        statuses = burst.enriched.values()
+        pacers = [report.get("pacer", {}) for report in found]
+        arrivals = sorted(r["received_at"] for r in self.sales.requests())
+        return Result(
+            run=run,
+            seconds=seconds,
+            busiest_second=_busiest_second(arrivals),
+            requests=len(arrivals),
+            refused=self.sales.rate_limit()["refused"],
+            partial=sum(status == "partial" for status in statuses),
+            complete=sum(status in ("enriched", "not_found") for status in statuses),
+            dead_lettered=self._count(self.intake_dlq_url),
+            left_on_queue=self._count(self.intake_url),
+            handed_back=sum(report.get("failed_records", 0) for report in found),
+            calls=sum(int(p.get("PacingTableCalls", 0)) for p in pacers),
+            call_seconds=sum(p.get("call_seconds", 0.0) for p in pacers),
+            fallbacks=sum(int(p.get("PacingFallbacks", 0)) for p in pacers),
+            answers=[a for report in found for a in report.get("answers", [])],
+        )
+
+
+def _busiest_second(arrivals: list[float]) -> int:
+    most, first = 0, 0
+    for last, arrived in enumerate(arrivals):
+        while arrivals[first] <= arrived - 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def table(results: list[Result]) -> str:
+    return "\n".join([HEADER, *(r.row() for r in results)])
+
+
+def main() -> int:
+    from bench.run import stack_process
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", help="run only the runs whose name holds this text")
+    parser.add_argument("--logs", type=Path, help="keep each container's output in this folder")
+    args = parser.parse_args()
+    runs = [r for r in RUNS if not args.only or args.only in r.name]
+    with stack_process() as env:
+        fleet = Fleet(env, args.logs)
+        results = []
+        for run in runs:
+            results.append(fleet.run(run))
+            print(results[-1].row(), flush=True)
+    print()
+    print(table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
