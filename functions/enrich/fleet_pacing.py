@@ -191,6 +191,7 @@ class FleetPacer:
         try:
             if not self._clock.known:
                 self._schedule.look(self._call_deadline(latest))  # the table's time, first
+                threading.Thread(target=self._calibrate, daemon=True).start()
             booked = self._schedule.book(
                 wanted, self._clock.to_table(latest), self._call_deadline(latest)
             )
@@ -208,6 +209,12 @@ class FleetPacer:
         with self._changed:
             self._held.extend(slot for slot in booked.slots() if slot >= self._paused_until)
         return self._done_booking(True)
+
+    def _calibrate(self) -> None:
+        def probe() -> None:
+            self._schedule.look(Deadline.in_seconds(CALL_SECONDS))
+
+        self._clock.calibrate(probe, self._sleep)
 
     def _done_booking(self, used_table: bool) -> bool:
         with self._changed:
@@ -268,7 +275,7 @@ def fleet_pacer(
     return FleetPacer(
         PacingSchedule(client, table, key, 1 / rate, clock),
         clock,
-        fallback=RequestPacer(rate / containers),
+        fallback=RequestPacer(rate / containers, spaced=True),
         table=table,
         api=api,
         requests_per_second=requests_per_second,

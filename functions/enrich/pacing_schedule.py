@@ -37,7 +37,8 @@ from table_clock import TableClock
 ITEM_LIFETIME_SECONDS = 24 * 60 * 60
 # Conditional calls that lost a race to another container before giving up on this booking.
 MAX_ROUNDS = 4
-# A schedule seen busy this recently is taken to be busy still: its end is asked for first.
+# A schedule that was busy when last booked from, this recently, is taken to be busy still: a
+# booking then asks to go on its end first (one call when right, two when wrong).
 BUSY_HORIZON_SECONDS = 2.0
 _NAMES = {"#tat": "tat", "#paused": "paused_until", "#exp": "expiration"}
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -98,6 +99,7 @@ class PacingSchedule:
         self.call_seconds = 0.0  # spent waiting for the table, all calls together
         # The latest `tat` seen: the schedule only ever moves on, so it is a lower bound.
         self.known_tat: float | None = None
+        self._was_busy = False  # whether the last booking went on the end of a busy schedule
 
     def look(self, deadline: Deadline) -> None:
         """Reads the item: the table's time (a first `Date`) and where the schedule stands."""
@@ -113,7 +115,7 @@ class PacingSchedule:
             now = self._clock.latest_now()
             tat = self.known_tat
             # First a guess from what this container saw last; after a refusal, the item's own.
-            horizon = BUSY_HORIZON_SECONDS if round_ == 0 else 0.0
+            horizon = BUSY_HORIZON_SECONDS if round_ == 0 and self._was_busy else 0.0
             busy = tat is not None and tat > now - horizon
             start = max(tat, now) if busy and tat is not None else now
             room = math.floor((latest - start) / self.interval) + 1
@@ -121,9 +123,9 @@ class PacingSchedule:
                 return FullUntil(start)  # known to be full: no call needed
             fits = max(1, min(count, room))
             try:
-                if busy:
-                    return self._append(fits, now, latest, deadline)
-                return self._start(fits, now, deadline)
+                booking = (self._append if busy else self._start)(fits, now, latest, deadline)
+                self._was_busy = busy
+                return booking
             except _LostRace:
                 continue  # the item as it stands came back with the refusal: try again
         raise ScheduleContended
@@ -165,7 +167,7 @@ class PacingSchedule:
         self.known_tat = first + span
         return Booking(first, count, self.interval)
 
-    def _start(self, count: int, now: float, deadline: Deadline) -> Booking:
+    def _start(self, count: int, now: float, latest: float, deadline: Deadline) -> Booking:
         """The schedule is idle (or new, or holds something that is not a time): it starts now."""
         end = now + count * self.interval
         self._update(

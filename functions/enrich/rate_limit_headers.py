@@ -16,6 +16,7 @@ import email.utils
 import re
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC
 
 # The sales API's longest Retry-After (OpenMRP: 1.5^n seconds, capped at 15 minutes).
 MAX_RETRY_AFTER_SECONDS = 900.0
@@ -37,12 +38,12 @@ def retry_after_seconds(value: str | None, *, now: Callable[[], float] = time.ti
         return min(float(delay.group(1)), MAX_RETRY_AFTER_SECONDS)
     if not any(c.isalpha() for c in value):  # "1.5", "-1", "": not a delay, not a date
         return None
-    try:
-        when = email.utils.parsedate_tz(value)
-        seconds = email.utils.mktime_tz(when) - now() if when else None
-    except (ValueError, OverflowError, IndexError):
+    try:  # a real date and time (day 32 or hour 99 is not one), GMT when it names no zone
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    return None if seconds is None else min(max(0.0, seconds), MAX_RETRY_AFTER_SECONDS)
+    seconds = (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() - now()
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_SECONDS)
 
 
 def window_full_for(headers: Mapping[str, str]) -> float | None:

@@ -64,15 +64,21 @@ class RequestPacer:
         self,
         requests_per_second: float,
         *,
+        spaced: bool = False,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """`spaced`: one request every 1/rate seconds, never a burst (the fallback of a fleet's
+        containers, whose bursts would add up)."""
         if not requests_per_second > 0:
             raise ValueError("requests_per_second must be positive")
         self.requests_per_second = requests_per_second
-        # Whole requests per window: 2.5/s is 2 per 0.8 s rather than 2.5 per second.
-        self.limit = max(1, math.floor(requests_per_second))
-        self.window = self.limit / requests_per_second + WINDOW_MARGIN_SECONDS
+        if spaced:
+            self.limit, self.window = 1, 1 / requests_per_second
+        else:
+            # Whole requests per window: 2.5/s is 2 per 0.8 s rather than 2.5 per second.
+            self.limit = max(1, math.floor(requests_per_second))
+            self.window = self.limit / requests_per_second + WINDOW_MARGIN_SECONDS
         self._slots: deque[float] = deque()  # slots taken, in order, some still ahead
         self._paused_until = 0.0
         self._pauses = 0

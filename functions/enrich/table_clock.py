@@ -9,11 +9,17 @@ these intervals over the container's calls narrows the offset to about a round t
 `Date` has ticked over between two calls (a few seconds of traffic); a contradiction (the local
 clock was stepped) starts the estimate afresh.
 
+Narrowing is not left to chance: at its first booking a container calibrates, in the
+background, with a few reads timed so that the table's `Date` should tick over halfway through
+what is still unknown; each halves it (as htpdate does with web servers), until it is within
+PRECISION_SECONDS.
+
 The container's own wall clock is used as it is while it lies inside that interval (the usual
 case: Lambda's clocks are NTP-synchronised to well under a millisecond). Outside it, the
-container's clock is wrong by more than the table can be measured, and the bounds are used
-instead, each where it errs on the safe side: a slot is booked no earlier than the latest the
-table's time can be, and waited for until the earliest it can be has reached it.
+container's clock is wrong by more than the table can be measured: once the interval is narrow,
+its middle is used; while it is wide, its bounds, each where it errs on the safe side (a slot is
+booked no earlier than the latest the table's time can be, and waited for until the earliest it
+can be has reached it).
 """
 
 from __future__ import annotations
@@ -23,6 +29,10 @@ import threading
 import time
 from collections.abc import Callable
 from email.utils import mktime_tz, parsedate_tz
+
+# The table's time is known well enough once it is known to within this.
+PRECISION_SECONDS = 0.05
+MAX_PROBES = 8
 
 
 class TableClock:
@@ -37,6 +47,7 @@ class TableClock:
         self._low = -math.inf  # bounds on the offset: table time - monotonic time
         self._high = math.inf
         self._lock = threading.Lock()
+        self._calibrating = False
 
     def monotonic(self) -> float:
         return self._monotonic()
@@ -64,6 +75,12 @@ class TableClock:
         """Width of the offset's interval, in seconds (inf before the first answer)."""
         return self._high - self._low
 
+    def bounds(self) -> tuple[float, float]:
+        """The earliest and latest the table's time can be now, by its answers alone."""
+        now = self._monotonic()
+        with self._lock:
+            return now + self._low, now + self._high
+
     def latest_now(self) -> float:
         """The latest the table's time can be now: when a slot is booked from."""
         return self._monotonic() + self._offset(high=True)
@@ -80,10 +97,37 @@ class TableClock:
         """The earliest table time that `monotonic_time` can be."""
         return monotonic_time + self._offset(high=False)
 
+    def calibrate(self, probe: Callable[[], None], sleep: Callable[[float], None]) -> None:
+        """Narrows the estimate with calls to the table (`probe` makes one, and its answer is
+        observed), each timed so that the table's `Date` ticks over at the middle of the
+        interval. Runs once per clock; a probe that fails ends it."""
+        with self._lock:
+            if self._calibrating:
+                return
+            self._calibrating = True
+        round_trip = 0.02
+        for _ in range(MAX_PROBES):
+            with self._lock:
+                low, high = self._low, self._high
+            if not math.isfinite(high - low) or high - low <= PRECISION_SECONDS:
+                return
+            middle = (low + high) / 2
+            now = self._monotonic()
+            tick = math.ceil(now + middle + round_trip)  # the next whole second it can aim at
+            sleep(max(0.0, tick - middle - round_trip / 2 - now))
+            started = self._monotonic()
+            try:
+                probe()
+            except Exception:  # the table's faults are the pacer's to report, not this loop's
+                return
+            round_trip = self._monotonic() - started
+
     def _offset(self, *, high: bool) -> float:
         local = self._wall() - self._monotonic()
         with self._lock:
             low, top = self._low, self._high
         if low <= local <= top:
             return local
+        if top - low <= PRECISION_SECONDS:
+            return (low + top) / 2
         return top if high else low

@@ -146,3 +146,17 @@ def test_threads_share_the_limit():
     assert sent[50] - sent[0] >= paced.window - 0.01  # the 51st waited for the window
     for i, start in enumerate(sent):
         assert len([t for t in sent[i:] if t < start + 1.0]) <= 50
+
+
+def test_a_spaced_pacer_never_bursts():
+    """The fallback of a fleet's containers: one request every 1/rate seconds, so that the
+    bursts of several containers never add up."""
+    clock = FakeClock()
+    paced = RequestPacer(4.5, spaced=True, clock=clock, sleep=clock.sleep)
+    sent = []
+    for _ in range(10):
+        paced.take_slot(latest=clock.now + 100)
+        sent.append(clock.now)
+    assert [round(b - a, 6) for a, b in zip(sent, sent[1:], strict=False)] == [
+        round(1 / 4.5, 6)
+    ] * 9
