@@ -8,8 +8,9 @@ policy's reference reading) and every message it queues is strict JSON, which st
 checks for every message it reads. Also: Minimo's path never changes shape, and neither secrets
 nor raw emails reach the logs.
 
-`make test` runs 2,950 examples; `make fuzz` sets FUZZ_SCALE=4, which multiplies every count:
-11,800 examples (README, Testing).
+`make test` runs 3,250 examples; `make fuzz` sets FUZZ_SCALE=4, which multiplies every count:
+13,000 examples (README, Testing). Rate-limit headers (`Retry-After`, `RateLimit-*`) are drawn from
+all a field value can carry, on 429s and on answers.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from local.lambda_events import (
     function_url_event,
     http_api_event,
     rest_api_event,
+    sqs_event,
     sqs_record,
 )
 from refusals import Refusal
@@ -43,7 +45,9 @@ from tests.wire_strategies import (
     json_documents,
     json_object_documents,
     multipart_bodies,
+    rate_limit_values,
     reference_reading,
+    retry_after_values,
 )
 
 DOCUMENTED = {202, 400, 401, 405, 409, 413, 415, 422, 503}
@@ -366,3 +370,81 @@ def test_eventbridge_and_direct_events_get_documented_answers(stack, invoke, doc
     [message] = drain(stack)
     assert message["body"]["event_id"] == answer["event_id"]
     assert message["body"]["payload"] == expected
+
+
+# --- rate-limit headers: whatever the API sends, nothing is lost and no wait is endless --------
+RATE_LIMIT_HEADERS = ("Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+rate_limit_headers = st.fixed_dictionaries(
+    {},
+    optional={
+        "Retry-After": retry_after_values,
+        "RateLimit-Limit": rate_limit_values,
+        "RateLimit-Remaining": rate_limit_values,
+        "RateLimit-Reset": rate_limit_values,
+    },
+)
+
+
+def _fresh_container(stack, function_env) -> None:
+    """A new container and a clean sandbox for each example: a pause one example's headers
+    asked for must not hold the next example's request back."""
+    from runtime import forget_current_runtime
+
+    forget_current_runtime()
+    stack.sales.reset()
+    function_env(LOOKUP_MAX_ATTEMPTS="1")
+
+
+def _sales_wait() -> float:
+    from runtime import current_runtime
+
+    return current_runtime().enricher._sales.connection.known_wait()
+
+
+@settings(FUZZ, max_examples=examples(120))
+@given(headers=rate_limit_headers)
+def test_a_429_with_any_rate_limit_headers_is_handed_back_for_at_most_15_minutes(
+    stack, invoke, function_env, headers
+):
+    """The issue's malformed Retry-After (abc, 1.5, -1, empty, huge) and everything else a
+    header can carry: the record waits in its queue, never forwarded partial, never lost, and
+    the pacer holds the API for 15 minutes at most."""
+    from rate_limit_headers import DEFAULT_RATE_LIMIT_WAIT_SECONDS, retry_after_seconds
+
+    _fresh_container(stack, function_env)
+    stack.sales.add_faults([{"status": 429, "headers": headers}], email=EMAIL)
+    event = sqs_event([{"email": EMAIL}])
+    result = invoke(event, timeout=10)
+    assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert drain(stack) == []
+    asked = retry_after_seconds(headers.get("Retry-After"))
+    paused_for = DEFAULT_RATE_LIMIT_WAIT_SECONDS if asked is None else asked
+    assert paused_for - 2 <= _sales_wait() <= 900  # malformed is the default wait, huge is 15 min
+
+
+@settings(FUZZ, max_examples=examples(60))
+@given(headers=rate_limit_headers)
+def test_a_429_with_any_rate_limit_headers_is_rate_limit_exceeded_over_http(
+    stack, invoke, function_env, headers
+):
+    _fresh_container(stack, function_env)
+    stack.sales.add_faults([{"status": 429, "headers": headers}], email=EMAIL)
+    result = invoke(http_api_event({"email": EMAIL}), timeout=10)
+    assert json.loads(result["body"])["status"] == "partial"
+    [message] = drain(stack)
+    assert message["body"]["enrichment"]["sales"]["error"]["code"] == "rate_limit_exceeded"
+
+
+@settings(FUZZ, max_examples=examples(120))
+@given(headers=rate_limit_headers)
+def test_an_answer_with_any_rate_limit_headers_is_used_and_holds_off_a_minute_at_most(
+    stack, invoke, function_env, headers
+):
+    _fresh_container(stack, function_env)
+    answer = {"data": [], "page_info": {"has_next_page": False, "next_page_url": None}}
+    stack.sales.add_faults([{"status": 200, "headers": headers, "body": answer}], email=EMAIL)
+    event = sqs_event([{"email": EMAIL}])
+    assert invoke(event, timeout=10) == {"batchItemFailures": []}
+    [message] = drain(stack)
+    assert message["body"]["enrichment"]["sales"]["status"] == "not_found"
+    assert _sales_wait() <= 60 + 0.1
