@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import cost as cost_model
+from bench import fleet as fleet_scenario
 from bench import webhook_modes
 from bench.baseline import SequentialBaseline
 from local.invoker import load_handler
@@ -36,7 +37,7 @@ from local.stack import FUNCTION_ID, INTAKE_QUEUE
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = "make bench"
 # The letters of the scenarios, in the order they run (`--only` takes them).
-SCENARIO_LETTERS = ["a", "b", "b2", "c", "d", "e", "f", "g", "h", "i", "j"]
+SCENARIO_LETTERS = ["a", "b", "b2", "c", "d", "e", "f", "g", "h", "i", "j", "k"]
 MAX_CONCURRENCY = 16  # the function's default
 TEMPLATE_MEMORY_MB = 512  # template.yaml's MemorySize
 
@@ -83,6 +84,7 @@ class Bench:
         self.handler = load_handler()
         self.notes: list[str] = []
         self.cost_table = ""
+        self.fleet_results: list[fleet_scenario.Result] = []
         self._serial = 0
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -460,6 +462,27 @@ class Bench:
             _yes(met),
         )
 
+    def fleet(self) -> Row:
+        """Several containers as processes of their own, sharing the limit (bench/fleet.py)."""
+        runner = fleet_scenario.Fleet(self.env)
+        self.fleet_results = [runner.run(run) for run in fleet_scenario.RUNS]
+        targeted = [r for r in self.fleet_results if r.run.targeted]
+        worst = max(targeted, key=lambda r: r.seconds / r.floor)
+        refused = sum(r.refused for r in targeted)
+        requests = sum(r.requests for r in targeted)
+        return Row(
+            "(k) fleets of 3 and 5 containers and a lone one (processes), 300 events each,"
+            " intake and direct, APIs at 50 ms, against the 20/s limit: the table below",
+            f"slowest {worst.seconds / worst.floor:.2f}x the floor ({worst.run.name});"
+            f" {refused} x 429 in {requests} requests;"
+            f" {sum(r.partial for r in targeted)} partial;"
+            f" {sum(r.dead_lettered for r in targeted)} dead-lettered",
+            "—",
+            f"{refused * 100 / max(1, requests):.2f} x 429 per 100 requests",
+            "≤ 1 x 429 per 100 requests, 0 partial, 0 dead-lettered, ≤ 1.3x the floor",
+            _yes(all(r.met for r in targeted)),
+        )
+
     def _purge(self, queue_url: str) -> None:
         sqs = self.baseline.sqs
         while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get(
@@ -502,6 +525,7 @@ def main() -> int:
             bench.answer_time,
             bench.burst,
             bench.cost,
+            bench.fleet,
         ]
         if args.only:
             letters = {letter.strip() for letter in args.only.split(",")}
@@ -511,6 +535,8 @@ def main() -> int:
             rows.append(scenario())
             print(_table(rows[-1:], header=len(rows) == 1), flush=True)
     report = _report(rows, bench.notes, quick=args.quick, cost_table=bench.cost_table)
+    if bench.fleet_results:
+        report += "\n" + fleet_scenario.section(bench.fleet_results)
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)
         args.write.write_text(report)
