@@ -27,7 +27,6 @@ from typing import Any
 import boto3
 
 from bench.fleet_report import Result, busiest_second, section, table, write_section
-from bench.webhook_modes import Burst, OutputWatcher
 from local.sandbox_control import SandboxControl
 from local.stack import INTAKE_DLQ, INTAKE_QUEUE, PACING_TABLE
 
@@ -106,25 +105,24 @@ class Fleet:
             self._enqueue(emails)
         with tempfile.TemporaryDirectory() as folder:
             processes, reports = self._start(run, emails, Path(folder))
-            burst = Burst(sent=self.events)
-            started = time.perf_counter()
-            with OutputWatcher(self.sqs, self.env["OUTPUT_QUEUE_URL"], burst, started) as out:
+            out = _Output(self.sqs, self.env["OUTPUT_QUEUE_URL"])
+            started = time.time()
+            for process in processes:
+                process.stdin.write("go\n")
+                process.stdin.flush()
+            if run.mode == "direct":
                 for process in processes:
-                    process.stdin.write("go\n")
-                    process.stdin.flush()
-                if run.mode == "direct":
-                    for process in processes:
-                        process.stdin.close()
-                        process.wait(timeout=600)
-                out.wait_for(self.events, timeout=run.timeout)
-                seconds = burst.last_enriched_after
+                    process.stdin.close()
+                    process.wait(timeout=600)
+            out.wait_for(self.events, timeout=run.timeout)
+            seconds = out.last_sent - started
             for process in processes:
                 if run.mode == "intake":
                     process.stdin.write("stop\n")
                     process.stdin.close()
                 process.wait(timeout=60)
             found = [json.loads(path.read_text()) for path in reports]
-        return self._result(run, seconds, burst, found)
+        return self._result(run, seconds, out.statuses, found)
 
     # --- setting up -----------------------------------------------------------------------------
     def _reset(self) -> None:
@@ -211,8 +209,10 @@ class Fleet:
         )["Attributes"]
         return sum(int(value) for value in attributes.values())
 
-    def _result(self, run: Run, seconds: float, burst: Burst, found: list[dict]) -> Result:
-        statuses = burst.enriched.values()
+    def _result(
+        self, run: Run, seconds: float, by_event: dict[str, str], found: list[dict]
+    ) -> Result:
+        statuses = by_event.values()
         pacers = [report.get("pacer", {}) for report in found]
         arrivals = sorted(r["received_at"] for r in self.sales.requests())
         return Result(
@@ -232,6 +232,40 @@ class Fleet:
             fallbacks=sum(int(p.get("PacingFallbacks", 0)) for p in pacers),
             answers=[a for report in found for a in report.get("answers", [])],
         )
+
+
+class _Output:
+    """The output queue, read twice a second (moto serves the fleet too: a reader polling it
+    without pause would slow the containers down): each event's status, and when the last one
+    was put on the queue (its SentTimestamp)."""
+
+    def __init__(self, sqs: Any, url: str) -> None:
+        self._sqs, self._url = sqs, url
+        self.statuses: dict[str, str] = {}
+        self.last_sent = 0.0  # epoch seconds
+
+    def wait_for(self, count: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._read()
+            if len(self.statuses) >= count:
+                return
+            time.sleep(0.5)
+
+    def _read(self) -> None:
+        attributes = ["SentTimestamp"]
+        while messages := self._sqs.receive_message(
+            QueueUrl=self._url, MaxNumberOfMessages=10, MessageSystemAttributeNames=attributes
+        ).get("Messages"):
+            for message in messages:
+                body = json.loads(message["Body"])
+                self.statuses[body["event_id"]] = body["enrichment"]["status"]
+                sent = int(message["Attributes"]["SentTimestamp"]) / 1000
+                self.last_sent = max(self.last_sent, sent)
+            entries = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+            ]
+            self._sqs.delete_message_batch(QueueUrl=self._url, Entries=entries)
 
 
 def main() -> int:

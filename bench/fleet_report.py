@@ -111,7 +111,7 @@ def section(results: list[Result]) -> str:
     from datetime import UTC, datetime
 
     by_name = {r.run.name: r for r in results}
-    before_timeout = max((r.run.timeout for r in results if not r.run.targeted), default=60.0)
+    before_timeout = next((r.run.timeout for r in results if "before" in r.run.name), 60.0)
     events = results[0].events if results else 300
     paced, unpaced = (
         by_name.get("lone container, direct"),

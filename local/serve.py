@@ -174,8 +174,10 @@ def _print_banner(server: ThreadingHTTPServer, stack: LocalStack, mode: str = "d
     print(f"    curl {stack.sales.root_url}/__sandbox/    # sales API")
     table = os.environ.get("IDEMPOTENCY_TABLE")
     cache = os.environ.get("LOOKUP_CACHE_TTL_SECONDS")
+    pacing = os.environ.get("PACING_TABLE")
     print(
         f"  duplicate protection {f'on (IDEMPOTENCY_TABLE={table})' if table else 'off'};"
+        f" pacing {f'shared (PACING_TABLE={pacing})' if pacing else 'per container'};"
         f" lookup cache {'off' if cache in ('0', '') else f'{cache} s'};"
         " one line per request (--verbose adds logs and events)",
         flush=True,

@@ -6,8 +6,10 @@ As the mapping does (AWS Lambda developer guide, "Using Lambda with Amazon SQS")
   waiting up to `batching_window` seconds for a batch to fill;
 - runs at most `max_concurrency` invocations at once (ScalingConfig.MaximumConcurrency);
 - with ReportBatchItemFailures, deletes the records that did not fail and leaves the failed
-  ones to come back after the queue's visibility timeout; when the function raises or times
-  out, the whole batch comes back;
+  ones to come back after the queue's visibility timeout, or after the one the function set for
+  a record (ChangeMessageVisibility: the mapping leaves a failed record's visibility as it finds
+  it, "Handling errors for an SQS event source"); when the function raises or times out, the
+  whole batch comes back;
 - the queue's redrive policy (moto implements it) moves a record that came back
   `maxReceiveCount` times to the dead-letter queue.
 """

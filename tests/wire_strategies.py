@@ -324,7 +324,7 @@ retry_after_values = st.one_of(
     # Digits of another script arrive as their UTF-8 bytes (obs-text), never as digits.
     st.sampled_from(["", " ", "abc", "+5", "0x1F", "1,000", "5s", "١٢".encode().decode("latin-1")]),
     http_dates(),
-    st.floats(-10**6, 10**6).map(_near_now),  # real dates around now: past, soon, far off
+    st.floats(-(10**6), 10**6).map(_near_now),  # real dates around now: past, soon, far off
     field_values,
 )
 rate_limit_values = st.one_of(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from deadlines import Deadline
+from http_session import ApiConnection
 from lookup_cache import LookupCache
 from lookup_results import LookupFailure, MinimoResult, SalesResult
 from minimo_client import MinimoClient
@@ -99,6 +100,11 @@ class Enricher:
         self.cache = cache
         self._minimo_pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="minimo")
         self._sales_pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="sales")
+
+    @property
+    def connections(self) -> dict[str, ApiConnection]:
+        """Each API's connection (and its pacer), by API."""
+        return {"minimo": self._minimo.connection, "sales": self._sales.connection}
 
     # Not its answers in the trace: they hold the addresses and the contacts found.
     @tracer.capture_method(capture_response=False)

@@ -124,19 +124,16 @@ class Runtime:
 
 
 def _pacers(settings: Settings) -> Callable[[str, str, float], Pacer]:
-    """Each API's pacer: the fleet's, with PACING_TABLE, sharing one DynamoDB client (made on
-    first use) and one view of the table's time; else the container's own."""
+    """Each API's pacer: the fleet's, with PACING_TABLE, sharing one DynamoDB client and one
+    view of the table's time; else the container's own."""
     table = settings.pacing_table
-    if table is None:
+    if table is None or not (settings.sales_api_max_rps or settings.minimo_api_max_rps):
         return lambda _name, _base_url, rate: RequestPacer(rate)
-    lock = threading.Lock()
-    made: list[Any] = []
+    # Made with the container, as the SQS client is: a first batch need not wait for it.
+    dynamodb = aws_calls.client("dynamodb", aws_calls.PACING, max_pool_connections=4)
 
     def client() -> Any:
-        with lock:  # one client for both APIs' schedules, whichever asks first
-            if not made:
-                made.append(aws_calls.client("dynamodb", aws_calls.PACING, max_pool_connections=4))
-            return made[0]
+        return dynamodb
 
     clock = TableClock()
 

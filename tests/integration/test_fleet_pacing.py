@@ -9,6 +9,8 @@ of the table's time) in a thread of its own, or, in one test, a process of its o
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import threading
 import time
@@ -23,7 +25,6 @@ import sqs_intake
 from deadlines import Deadline
 from fleet_pacing import HEADROOM, fleet_pacer
 from forwarding import HANDED_BACK, enrich_and_forward
-from local.lambda_context import LambdaContextStub
 from local.lambda_events import http_api_event, sqs_event
 from request_pacing import PacingExceeded
 from runtime import Runtime
@@ -61,19 +62,24 @@ def drain_batch(runtime: Runtime, records: list[dict]) -> list[str]:
     """What sqs_intake does with a batch, less the batch processor (a module global, one
     container's): the failures' codes."""
     deliveries = [sqs_intake.delivery_from(SQSRecord(r), runtime) for r in records]
-    outcomes = enrich_and_forward(deliveries, runtime, Deadline.in_seconds(20), hand_back_waits=True)
+    deadline = Deadline.in_seconds(20)
+    outcomes = enrich_and_forward(deliveries, runtime, deadline, hand_back_waits=True)
     return [o.failure for o in outcomes if o.failure]
 
 
+def batch(addresses: list[str]) -> list[dict]:
+    return sqs_event([{"email": e} for e in addresses])["Records"]
+
+
 def sales_pacer(runtime: Runtime):
-    return runtime.enricher._sales.connection.pacer
+    return runtime.enricher.connections["sales"].pacer
 
 
 # --- the fleet stays under the limit -------------------------------------------------------------
 def test_three_containers_draining_at_once_stay_under_the_limit(stack, function_env):
     function_env(PACING_TABLE=stack.pacing_table_name)
     fleet = containers(3)
-    batches = [sqs_event([{"email": e} for e in emails(30, f"fleet{n}")])["Records"] for n in range(3)]
+    batches = [batch(emails(30, f"fleet{n}")) for n in range(3)]
     started = time.monotonic()
     with ThreadPoolExecutor(3) as pool:
         failures = list(pool.map(drain_batch, fleet, batches))
@@ -100,7 +106,7 @@ def test_without_the_table_the_same_fleet_draws_429s(stack, function_env):
     """What the shared schedule prevents: three containers each pacing itself at 20/s."""
     function_env(LOOKUP_MAX_ATTEMPTS="1")
     fleet = containers(3)
-    batches = [sqs_event([{"email": e} for e in emails(25, f"alone{n}")])["Records"] for n in range(3)]
+    batches = [batch(emails(25, f"alone{n}")) for n in range(3)]
     with ThreadPoolExecutor(3) as pool:
         list(pool.map(drain_batch, fleet, batches))
     assert stack.sales_control.rate_limit()["refused"] > 0
@@ -279,7 +285,8 @@ def test_the_longest_pause_is_15_minutes_on_a_clock_the_test_moves(stack, functi
 # --- the pacer's own faults ----------------------------------------------------------------------
 def _pacing_errors(logs: str) -> list[dict]:
     lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
-    return [line for line in lines if line["level"] == "ERROR" and "PACING_TABLE" in line["message"]]
+    errors = [line for line in lines if line["level"] == "ERROR"]
+    return [line for line in errors if "PACING_TABLE" in line["message"]]
 
 
 def _metric(output: str, name: str) -> float | None:
@@ -293,15 +300,13 @@ def _metric(output: str, name: str) -> float | None:
 def wrong_key_table(stack):
     dynamodb = stack.client("dynamodb")
     name = "pacing-wrong-key"
-    try:
+    with contextlib.suppress(dynamodb.exceptions.ResourceInUseException):
         dynamodb.create_table(
             TableName=name,
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-    except dynamodb.exceptions.ResourceInUseException:
-        pass
     return name
 
 
@@ -325,7 +330,7 @@ def test_a_table_that_cannot_be_used_falls_back_to_pacing_alone(
     # Paced at 20 x 0.9 / 4 = 4.5 a second, evenly: never a burst that four such add up.
     sent = sorted(r["received_at"] for r in sales_requests(stack, "alone"))
     assert len(sent) == 8
-    assert min(b - a for a, b in zip(sent, sent[1:], strict=False)) > 0.18
+    assert min(b - a for a, b in itertools.pairwise(sent)) > 0.18
 
 
 @pytest.mark.parametrize(
@@ -445,3 +450,19 @@ def _held(runtime: Runtime):
 
     waiting = LookupFailure("rate_limited", "", deferrable=True, retry_after=1.0)
     return Lookups(MinimoResult("not_found"), SalesResult("error", error=waiting), 0)
+
+
+def test_an_item_that_holds_no_time_is_taken_for_an_idle_schedule(stack, invoke, function_env):
+    """Someone wrote something else where the schedule's `tat` goes: it is started afresh,
+    not taken for a fault (which would leave the fleet pacing alone for good)."""
+    function_env(PACING_TABLE=stack.pacing_table_name)
+    key = f"pacing#sales#{stack.sales.url.split('://')[1]}"
+    stack.client("dynamodb").put_item(
+        TableName=stack.pacing_table_name,
+        Item={"id": {"S": key}, "tat": {"S": "soon"}, "paused_until": {"BOOL": True}},
+    )
+    assert invoke(sqs_event([{"email": e} for e in emails(3, "garbled")])) == {
+        "batchItemFailures": []
+    }
+    assert {m["body"]["enrichment"]["status"] for m in stack.receive_all()} == {"not_found"}
+    assert time.time() - 5 < _tat(stack) < time.time() + 5

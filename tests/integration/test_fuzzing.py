@@ -398,7 +398,7 @@ def _fresh_container(stack, function_env) -> None:
 def _sales_wait() -> float:
     from runtime import current_runtime
 
-    return current_runtime().enricher._sales.connection.known_wait()
+    return current_runtime().enricher.connections["sales"].known_wait()
 
 
 @settings(FUZZ, max_examples=examples(120))

@@ -3,6 +3,7 @@ the rate-limited sandbox in tests/integration/test_rate_limits.py and in `make b
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -157,6 +158,4 @@ def test_a_spaced_pacer_never_bursts():
     for _ in range(10):
         paced.take_slot(latest=clock.now + 100)
         sent.append(clock.now)
-    assert [round(b - a, 6) for a, b in zip(sent, sent[1:], strict=False)] == [
-        round(1 / 4.5, 6)
-    ] * 9
+    assert [round(b - a, 6) for a, b in itertools.pairwise(sent)] == [round(1 / 4.5, 6)] * 9

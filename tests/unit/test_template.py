@@ -696,9 +696,7 @@ def test_the_idempotency_table(everything):
 
 
 @pytest.mark.parametrize("parameters", ["defaults", "everything-standard", "queued"])
-def test_the_pacing_table_is_the_idempotency_tables_shape_and_paces_the_fleet(
-    deployed, parameters
-):
+def test_the_pacing_table_is_the_idempotency_tables_shape_and_paces_the_fleet(deployed, parameters):
     template = deployed[parameters]
     table = template["Resources"]["PacingTable"]["Properties"]
     assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
