@@ -2,9 +2,9 @@
 fares against the sales API's rate limit (20 requests per second).
 
 Every invocation runs the real handler in this process. Lambda would run concurrent invocations
-in separate containers; here they share one container's pacer, which is what a deployment gets
-when `SALES_API_MAX_RPS` times its concurrent containers is the API's 20 per second (the README's
-worked example). Metrics are off during bursts: Powertools' metrics buffer is per container.
+in separate containers; here they share one container's pacer, booking from the fleet's schedule
+(`PACING_TABLE`) as separate containers would (bench/fleet.py runs them as separate processes).
+Metrics are off during bursts: Powertools' metrics buffer is per container.
 """
 
 from __future__ import annotations

@@ -113,6 +113,8 @@ class FleetPacer:
         except ScheduleUnavailable as unavailable:
             if not unavailable.out_of_time:
                 self._fault(unavailable)
+        except Exception as unexpected:  # called from a retry: it must not fail the lookup
+            self._fault(ScheduleUnavailable(type(unexpected).__name__))
 
     def window_full(self, seconds: float, *, latest: float | None = None) -> None:
         self.pause(max(seconds, self._schedule.interval), latest=latest)
@@ -200,6 +202,9 @@ class FleetPacer:
                 self._fault(unavailable)
             return self._done_booking(False)
         except ScheduleContended:
+            return self._done_booking(False)
+        except Exception as unexpected:  # an answer nothing foresaw: a fault, not a crash
+            self._fault(ScheduleUnavailable(type(unexpected).__name__))
             return self._done_booking(False)
         self._recovered()
         if isinstance(booked, FullUntil):

@@ -43,8 +43,10 @@ class HandBack:
 def queue_url(sqs: Any, queue_arn: str) -> str:
     """The queue's URL from its ARN (arn:aws:sqs:region:account:name), on the client's own
     endpoint: https://sqs.<region>.amazonaws.com/<account>/<name> in AWS."""
-    _, _, _, _, account, name = queue_arn.split(":", 5)
-    return f"{sqs.meta.endpoint_url.rstrip('/')}/{account}/{name}"
+    parts = queue_arn.split(":")
+    if len(parts) != 6 or parts[:3] != ["arn", parts[1], "sqs"] or not all(parts[4:]):
+        raise ValueError("not an SQS queue's ARN")
+    return f"{sqs.meta.endpoint_url.rstrip('/')}/{parts[4]}/{parts[5]}"
 
 
 def hand_back(sqs: Any, queue: str, records: Sequence[HandBack], deadline: Deadline) -> int:
@@ -74,5 +76,7 @@ def hand_back(sqs: Any, queue: str, records: Sequence[HandBack], deadline: Deadl
 
 
 def _timeout(record: HandBack) -> int:
-    wait = record.wait_seconds if math.isfinite(record.wait_seconds) else MAX_WAIT_SECONDS
-    return min(MAX_WAIT_SECONDS, max(MIN_WAIT_SECONDS, math.ceil(wait)))
+    wait = record.wait_seconds
+    if math.isnan(wait):
+        return MIN_WAIT_SECONDS
+    return int(min(MAX_WAIT_SECONDS, max(MIN_WAIT_SECONDS, math.ceil(min(wait, 1e12)))))

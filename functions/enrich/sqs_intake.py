@@ -94,7 +94,11 @@ def _hand_back(
             )
             by_queue.setdefault(record.event_source_arn, []).append(wait)
     for queue_arn, waits in by_queue.items():
-        queue = record_handback.queue_url(runtime.sqs, queue_arn)
+        try:
+            queue = record_handback.queue_url(runtime.sqs, queue_arn)
+        except ValueError:  # not a queue's ARN: the queue's own visibility timeout applies
+            logger.warning("records handed back to a queue with no usable ARN")
+            continue
         record_handback.hand_back(runtime.sqs, queue, waits, deadline)
 
 

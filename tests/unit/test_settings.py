@@ -21,6 +21,7 @@ def test_defaults_match_the_design():
     assert settings.idempotency_table is None
     assert settings.max_body_bytes == 262_144
     assert settings.fifo_queue is False
+    assert (settings.pacing_table, settings.pacing_fallback_containers) == (None, 1)
 
 
 def test_parses_every_variable():
@@ -39,8 +40,11 @@ def test_parses_every_variable():
             "MAX_CONCURRENCY": "4",
             "IDEMPOTENCY_TABLE": "t",
             "MAX_BODY_BYTES": "1024",
+            "PACING_TABLE": " pacing ",
+            "PACING_FALLBACK_CONTAINERS": "5",
         }
     )
+    assert (settings.pacing_table, settings.pacing_fallback_containers) == ("pacing", 5)
     assert settings.fifo_queue is True
     assert settings.minimo_base_url == "http://127.0.0.1:9/public/v1"
     assert settings.email_paths == ("data.email", "form.mail")
@@ -64,6 +68,12 @@ def test_parses_every_variable():
         ({"HTTP_TIMEOUT_SECONDS": "nan"}, "HTTP_TIMEOUT_SECONDS"),
         ({"LOOKUP_MAX_ATTEMPTS": "0"}, "LOOKUP_MAX_ATTEMPTS"),
         ({"MAX_CONCURRENCY": "-1"}, "MAX_CONCURRENCY"),
+        ({"PACING_FALLBACK_CONTAINERS": "0"}, "PACING_FALLBACK_CONTAINERS"),
+        ({"PACING_FALLBACK_CONTAINERS": "2.5"}, "PACING_FALLBACK_CONTAINERS"),
+        ({"PACING_FALLBACK_CONTAINERS": "inf"}, "PACING_FALLBACK_CONTAINERS"),
+        ({"PACING_FALLBACK_CONTAINERS": "1e400"}, "PACING_FALLBACK_CONTAINERS"),
+        ({"PACING_FALLBACK_CONTAINERS": "٣"}, "PACING_FALLBACK_CONTAINERS"),
+        ({"PACING_FALLBACK_CONTAINERS": "10001"}, "PACING_FALLBACK_CONTAINERS"),
     ],
 )
 def test_bad_values_name_the_variable(overrides, named):
