@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -26,11 +27,12 @@ from typing import Any
 
 import boto3
 
-from bench.fleet_report import Result, busiest_second, section, table, write_section
+from bench.fleet_report import Result, busiest_second, section, summary, table, write_section
 from local.sandbox_control import SandboxControl
 from local.stack import INTAKE_DLQ, INTAKE_QUEUE, PACING_TABLE
 
 ROOT = Path(__file__).resolve().parents[1]
+_PLATFORM_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "SYSTEMROOT")
 EVENTS = 300
 LATENCY = 0.05
 
@@ -174,6 +176,9 @@ class Fleet:
                 subprocess.Popen(  # noqa: S603 - our own module
                     [sys.executable, "-m", "bench.fleet_container", str(path)],
                     cwd=ROOT,
+                    # A container starts from the platform's variables and its configuration:
+                    # nothing another scenario set in this process reaches it.
+                    env={k: v for k, v in os.environ.items() if k in _PLATFORM_VARIABLES},
                     stdin=subprocess.PIPE,
                     stdout=self._log_file(run, n),
                     text=True,
@@ -286,7 +291,8 @@ def main() -> int:
     print()
     print(table(results))
     if args.write:
-        write_section(args.write, section(results))
+        row = summary(results) if len(results) == len(RUNS) else None
+        write_section(args.write, section(results), row)
         print(f"\nwritten to {args.write}")
     return 0
 

@@ -162,9 +162,35 @@ from the start signal to the last event on the output queue.
 """
 
 
-def write_section(path: Path, text: str) -> None:
-    """Puts the fleet's section into docs/benchmarks.md, in place of the last one."""
+def summary(results: list[Result]) -> tuple[str, str, str, str, str, str]:
+    """Scenario (k)'s row of the main table: scenario, handler, baseline, ratio, target, met."""
+    targeted = [r for r in results if r.run.targeted]
+    worst = max(targeted, key=lambda r: r.seconds / r.floor)
+    refused = sum(r.refused for r in targeted)
+    requests = sum(r.requests for r in targeted)
+    return (
+        "(k) fleets of 3 and 5 containers and a lone one (processes), 300 events each,"
+        " intake and direct, APIs at 50 ms, against the 20/s limit: the table below",
+        f"slowest {worst.seconds / worst.floor:.2f}x the floor ({worst.run.name});"
+        f" {refused} x 429 in {requests} requests;"
+        f" {sum(r.partial for r in targeted)} partial;"
+        f" {sum(r.dead_lettered for r in targeted)} dead-lettered",
+        "—",
+        f"{refused * 100 / max(1, requests):.2f} x 429 per 100 requests",
+        "≤ 1 x 429 per 100 requests, 0 partial, 0 dead-lettered, ≤ 1.3x the floor",
+        "yes" if all(r.met for r in targeted) else "no",
+    )
+
+
+def write_section(path: Path, text: str, row: tuple[str, ...] | None = None) -> None:
+    """Puts the fleet's section into docs/benchmarks.md, in place of the last one, and its row
+    into the main table, in place of the last (k) row."""
     current = path.read_text() if path.exists() else ""
+    if row is not None:
+        line = "| " + " | ".join(row) + " |"
+        current = "\n".join(
+            line if old.startswith("| (k) ") else old for old in current.split("\n")
+        )
     if SECTION_START in current and SECTION_END in current:
         before = current[: current.index(SECTION_START)]
         after = current[current.index(SECTION_END) + len(SECTION_END) :].lstrip("\n")

@@ -466,22 +466,7 @@ class Bench:
         """Several containers as processes of their own, sharing the limit (bench/fleet.py)."""
         runner = fleet_scenario.Fleet(self.env)
         self.fleet_results = [runner.run(run) for run in fleet_scenario.RUNS]
-        targeted = [r for r in self.fleet_results if r.run.targeted]
-        worst = max(targeted, key=lambda r: r.seconds / r.floor)
-        refused = sum(r.refused for r in targeted)
-        requests = sum(r.requests for r in targeted)
-        return Row(
-            "(k) fleets of 3 and 5 containers and a lone one (processes), 300 events each,"
-            " intake and direct, APIs at 50 ms, against the 20/s limit: the table below",
-            f"slowest {worst.seconds / worst.floor:.2f}x the floor ({worst.run.name});"
-            f" {refused} x 429 in {requests} requests;"
-            f" {sum(r.partial for r in targeted)} partial;"
-            f" {sum(r.dead_lettered for r in targeted)} dead-lettered",
-            "—",
-            f"{refused * 100 / max(1, requests):.2f} x 429 per 100 requests",
-            "≤ 1 x 429 per 100 requests, 0 partial, 0 dead-lettered, ≤ 1.3x the floor",
-            _yes(all(r.met for r in targeted)),
-        )
+        return Row(*fleet_scenario.summary(self.fleet_results))
 
     def _purge(self, queue_url: str) -> None:
         sqs = self.baseline.sqs

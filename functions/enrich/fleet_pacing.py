@@ -5,8 +5,8 @@ Each container books blocks of slots from the shared schedule (pacing_schedule.p
 them to its lookup threads in order; a thread sleeps until its slot and sends. The schedule
 runs below the limit (HEADROOM) because the API counts arrivals, not slots: a request written
 at its slot still arrives a little late, by a varying amount, so arrivals bunch up. A block is
-at most a second of slots and no more than the batch is known to need (`expect`), so a
-container never holds much of the fleet's time.
+what the batch is known to need (`expect`), at most BLOCK_SECONDS of slots, and never a slot
+past the lookup's latest moment: one DynamoDB call books a batch's requests.
 
 A 429, or an answer saying the API's window is full, pauses the fleet: the schedule moves past
 the pause's end for everyone. When the table cannot be used (missing, wrong key schema,
@@ -86,7 +86,7 @@ class FleetPacer:
     # --- Pacer ------------------------------------------------------------------------------------
     def take_slot(self, latest: float) -> None:
         if self._clock.monotonic() < self._table_unusable_until:
-            return self._take_fallback_slot(latest, counted=True)
+            return self._take_fallback_slot(latest)
         with self._changed:
             self._waiting += 1
         try:
@@ -160,10 +160,10 @@ class FleetPacer:
                     wanted = min(self._block, max(1, self._expected, self._waiting))
                 pauses = self._pauses
             if fallback:
-                return self._take_fallback_slot(latest, counted=True)
+                return self._take_fallback_slot(latest)
             if slot is None:
                 if not self._book(wanted, latest):
-                    return self._take_fallback_slot(latest, counted=True)
+                    return self._take_fallback_slot(latest)
                 continue
             wait_until = self._clock.to_monotonic(slot)
             now = self._clock.monotonic()
@@ -227,10 +227,9 @@ class FleetPacer:
             self._changed.notify_all()
         return used_table
 
-    def _take_fallback_slot(self, latest: float, *, counted: bool) -> None:
-        if counted:
-            with self._changed:
-                self._totals[FALLBACK_METRIC] += 1
+    def _take_fallback_slot(self, latest: float) -> None:
+        with self._changed:
+            self._totals[FALLBACK_METRIC] += 1
         self._fallback.take_slot(latest)
 
     def _call_deadline(self, latest: float) -> Deadline:

@@ -238,10 +238,10 @@ class ApiConnection:
             ) from None
         except requests.RequestException as exc:
             raise LookupFailed(*_describe(exc)) from None
-        full_for = rate_limit_headers.window_full_for(response.headers)
-        if self.pacer is not None and full_for is not None:
-            # The API has no room left: hold off a little (the fleet, with PACING_TABLE).
-            self.pacer.window_full(full_for, latest=deadline.expires_at)
+        if self.pacer is not None:
+            full_for = rate_limit_headers.window_full_for(response.headers)
+            if full_for is not None:  # no room left: hold off a little (the whole fleet)
+                self.pacer.window_full(full_for, latest=deadline.expires_at)
         return response
 
 
