@@ -8,7 +8,7 @@ limit of 20 requests per second, with the APIs at 50 ms.
 
 Runs: fleets of 3 and 5 containers draining 300 intake records, and answering 300 direct
 webhooks back to back; a lone container doing both; a fleet of 3 whose pacing table does not
-exist (each container paces itself at 20 x 0.9 / 3 per second); and, for comparison, a fleet
+exist (each container paces itself at its share, 6 per second); and, for comparison, a fleet
 of 5 draining the intake without PACING_TABLE (each container at 20 per second, as before).
 """
 

@@ -125,7 +125,7 @@ def section(results: list[Result]) -> str:
             f" {statistics.median(paced.answers) * 1000:,.0f} ms (p50) for each answer with the"
             f" fleet's pacing and {statistics.median(unpaced.answers) * 1000:,.0f} ms without"
             f" pacing: {difference * 1000:,.0f} ms added per request, the DynamoDB call that books"
-            " its slot (it waits for no slot: alone, it sends fewer than 18 a second)."
+            " its slot (it waits for no slot: alone, it sends fewer than 18.4 a second)."
         )
     return f"""{SECTION_START}
 ## (k) The fleet: one rate limit for every container
@@ -150,12 +150,13 @@ from the start signal to the last event on the output queue.
   start that calibrate its clock) at $0.625 per million write request units, on-demand, US East
   (aws.amazon.com/dynamodb/pricing/on-demand), per million events. "Their time per request" is
   the time the pacers spent waiting for DynamoDB, spread over the requests sent.{added}
-- The floor counts the limit, 20/s; the fleet's schedule runs at 90 % of it (18/s, so 300
-  events need 16.7 s of slots), and the rest is the local event source mapping's receive and
+- The floor counts the limit, 20/s; the fleet's schedule runs at 92 % of it (18.4/s, so 300
+  events need 16.3 s of slots), and the rest is the local event source mapping's receive and
   delete calls between batches (moto's ReceiveMessage slows as the queue holds more messages:
   45 ms a call at 300) and each container's start.
 - "Table missing": `PACING_TABLE` names a table that does not exist; each container logs one
-  ERROR naming it and paces itself at 20 x 0.9 ÷ 3 = 6 requests per second, evenly.
+  ERROR naming it and paces itself at its share, 20 x 0.92 ÷ 3 in whole requests: 6 per
+  second, evenly.
 - "Before": the same fleet of 5 without `PACING_TABLE`, each container pacing itself at 20/s as
   before this change; the run stops after {before_timeout:.0f} s.
 {SECTION_END}

@@ -734,7 +734,7 @@ How to read it:
 - (a)-(d) measure the pipeline itself: the sales sandbox's rate limit and the handler's pacing
   are off for them. (f) and (g) keep both as deployed: the sandbox enforces OpenMRP's 20
   requests per second (sliding window, growing `Retry-After`) and the handler paces at
-  `SALES_API_MAX_RPS=20` through the fleet's schedule (`PACING_TABLE`, which runs at 90 % of the
+  `SALES_API_MAX_RPS=20` through the fleet's schedule (`PACING_TABLE`, which runs at 92 % of the
   limit). The floor is the limit's: requests ÷ 20 per second. "Complete" events
   are enriched or not found; "handed back" are SQS records returned to wait (none should be, with
   a 30 s budget). The baseline is sequential, so its own latency keeps it under the limit; the

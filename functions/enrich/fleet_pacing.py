@@ -34,7 +34,7 @@ from table_clock import TableClock
 
 # The fleet's schedule runs at this share of the API's limit (see the module docstring; the
 # figure is measured in `make bench`'s fleet scenario, docs/benchmarks.md).
-HEADROOM = 0.9
+HEADROOM = 0.92
 # A booked block holds at most this much of the schedule.
 BLOCK_SECONDS = 5.0
 # A booked slot that a thread reaches later than this share of an interval is not used: sent
@@ -262,6 +262,15 @@ class FleetPacer:
             )
 
 
+def fallback_rate(rate: float, containers: int) -> float:
+    """Each container's share of `rate` when they cannot share a schedule: whole requests per
+    second where there is at least one each, so that evenly spaced requests never put more than
+    that share into any second (at 6.1 a second, 7 can fall into one; at 6, never more than 6),
+    and the containers together never more than `rate`."""
+    share = rate / containers
+    return float(math.floor(share)) if share >= 1 else share
+
+
 def fleet_pacer(
     client: Callable[[], Any],
     clock: TableClock,
@@ -279,7 +288,7 @@ def fleet_pacer(
     return FleetPacer(
         PacingSchedule(client, table, key, 1 / rate, clock),
         clock,
-        fallback=RequestPacer(rate / containers, spaced=True),
+        fallback=RequestPacer(fallback_rate(rate, containers), spaced=True),
         table=table,
         api=api,
         requests_per_second=requests_per_second,

@@ -186,7 +186,7 @@ def test_clock_skew_between_containers_does_not_decide_the_schedule(stack, funct
     assert len(requests_) == 40
     assert stack.sales_control.rate_limit()["refused"] == 0
     assert busiest_second(requests_) <= LIMIT
-    # 40 slots at 18 a second, plus at most a second of not yet knowing the table's time.
+    # 40 slots at 18.4 a second, plus at most a second of not yet knowing the table's time.
     assert elapsed < 40 / (LIMIT * HEADROOM) + 2.0
 
 
@@ -324,13 +324,13 @@ def test_a_table_that_cannot_be_used_falls_back_to_pacing_alone(
     assert statuses == {"not_found"}  # enriched whole, not partial
     [error] = _pacing_errors(function_logs())  # once, not once per request or invocation
     assert (error["variable"], error["table"], error["api"]) == ("PACING_TABLE", name, "sales")
-    assert error["requests_per_second"] == pytest.approx(LIMIT * HEADROOM / 4)
+    assert error["requests_per_second"] == 4  # 20 x 0.92 / 4 = 4.6: 4 whole requests
     output = capfd.readouterr().out
     assert _metric(output, "PacingFallbacks") == 8  # the first invocation's 8 requests
-    # Paced at 20 x 0.9 / 4 = 4.5 a second, evenly: never a burst that four such add up.
+    # Paced at 4 a second, evenly: never a burst that four such add up.
     sent = sorted(r["received_at"] for r in sales_requests(stack, "alone"))
     assert len(sent) == 8
-    assert min(b - a for a, b in itertools.pairwise(sent)) > 0.18
+    assert min(b - a for a, b in itertools.pairwise(sent)) > 0.2
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ the rate-limited sandbox in tests/integration/test_rate_limits.py and in `make b
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
 
@@ -159,3 +160,16 @@ def test_a_spaced_pacer_never_bursts():
         paced.take_slot(latest=clock.now + 100)
         sent.append(clock.now)
     assert [round(b - a, 6) for a, b in itertools.pairwise(sent)] == [round(1 / 4.5, 6)] * 9
+
+
+@pytest.mark.parametrize(
+    ("rate", "containers", "share"),
+    [(18.4, 1, 18.0), (18.4, 3, 6.0), (18.4, 4, 4.0), (18.4, 5, 3.0), (18.4, 20, 0.92)],
+)
+def test_containers_pacing_alone_never_add_up_to_more_than_the_rate(rate, containers, share):
+    """Evenly spaced at r a second, a container can put ceil(r) requests into one second (7 at
+    6.1): its share is whole requests, so that the fleet's worst second stays within the rate."""
+    from fleet_pacing import fallback_rate
+
+    assert fallback_rate(rate, containers) == pytest.approx(share)
+    assert containers * math.ceil(fallback_rate(rate, containers)) <= max(rate, containers)
