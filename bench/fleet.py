@@ -6,10 +6,9 @@ limit of 20 requests per second, with the APIs at 50 ms.
     python -m bench.fleet --write docs/benchmarks.md   # and puts it in its section there
     make bench                       # as scenario (k), written to docs/benchmarks.md
 
-Runs: fleets of 3 and 5 containers draining 300 intake records, and answering 300 direct
-webhooks back to back; a lone container doing both; a fleet of 3 whose pacing table does not
-exist (each container paces itself at its share, 6 per second); and, for comparison, a fleet
-of 5 draining the intake without PACING_TABLE (each container at 20 per second, as before).
+Runs (RUNS): fleets of 3 and 5 draining 300 intake records, and answering 300 direct webhooks
+back to back; a lone container doing both (with and without pacing); a fleet of 3 whose pacing
+table does not exist; a fleet of 5 without PACING_TABLE (each container at 20/s, as before).
 """
 
 from __future__ import annotations
