@@ -163,6 +163,30 @@ from the start signal to the last event on the output queue.
 """
 
 
+def cost_note(results: list[Result]) -> str:
+    """What the fleet's pacing adds to the cost table (j), from the runs that used the table."""
+    paced = [r for r in results if r.calls and not r.fallbacks]
+    if not paced:
+        return ""
+
+    def spread(runs: list[Result]) -> str:
+        per_event = sorted(r.calls / r.events for r in runs)
+        dollars = [p * DOLLARS_PER_MILLION_CALLS for p in per_event]
+        return (
+            f"{per_event[0]:.2f}-{per_event[-1]:.2f} calls per event,"
+            f" ${dollars[0]:.2f}-{dollars[-1]:.2f} per million events"
+        )
+
+    intake = [r for r in paced if r.run.mode == "intake"]
+    direct = [r for r in paced if r.run.mode == "direct"]
+    return (
+        "\n\nThe fleet's pacing adds DynamoDB requests on demand, $0.625 per million write"
+        " request units\n(US East; aws.amazon.com/dynamodb/pricing/on-demand): measured in (k),"
+        f" {spread(intake)} from the\nintake queue (a booking per batch) and {spread(direct)} for"
+        " direct webhooks (a booking each);\nthe per-run figures are in (k)'s table."
+    )
+
+
 def summary(results: list[Result]) -> tuple[str, str, str, str, str, str]:
     """Scenario (k)'s row of the main table: scenario, handler, baseline, ratio, target, met."""
     targeted = [r for r in results if r.run.targeted]

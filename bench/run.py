@@ -26,7 +26,7 @@ from typing import Any
 
 from bench import cost as cost_model
 from bench import fleet as fleet_scenario
-from bench import webhook_modes
+from bench import fleet_report, webhook_modes
 from bench.baseline import SequentialBaseline
 from local.invoker import load_handler
 from local.lambda_context import LambdaContextStub
@@ -84,7 +84,7 @@ class Bench:
         self.handler = load_handler()
         self.notes: list[str] = []
         self.cost_table = ""
-        self.fleet_results: list[fleet_scenario.Result] = []
+        self.fleet_results: list[fleet_report.Result] = []
         self._serial = 0
 
     # --- helpers ---------------------------------------------------------------------------------
@@ -466,7 +466,7 @@ class Bench:
         """Several containers as processes of their own, sharing the limit (bench/fleet.py)."""
         runner = fleet_scenario.Fleet(self.env)
         self.fleet_results = [runner.run(run) for run in fleet_scenario.RUNS]
-        return Row(*fleet_scenario.summary(self.fleet_results))
+        return Row(*fleet_report.summary(self.fleet_results))
 
     def _purge(self, queue_url: str) -> None:
         sqs = self.baseline.sqs
@@ -519,9 +519,12 @@ def main() -> int:
         for scenario in scenarios:
             rows.append(scenario())
             print(_table(rows[-1:], header=len(rows) == 1), flush=True)
-    report = _report(rows, bench.notes, quick=args.quick, cost_table=bench.cost_table)
+    cost_table = bench.cost_table
+    if cost_table and bench.fleet_results:
+        cost_table += fleet_report.cost_note(bench.fleet_results)
+    report = _report(rows, bench.notes, quick=args.quick, cost_table=cost_table)
     if bench.fleet_results:
-        report += "\n" + fleet_scenario.section(bench.fleet_results)
+        report += "\n" + fleet_report.section(bench.fleet_results)
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)
         args.write.write_text(report)
