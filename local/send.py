@@ -2,8 +2,10 @@
 Function URL event file (method, path, query, headers, body, base64) to a running `make serve`,
 as the sender did. A captured event replays byte for byte, so a signed webhook still verifies.
 
-Prints the answer; exits 1 on a 5xx answer (what a sender would retry) or when nothing listens,
-2 when the file is missing, not JSON or not an HTTP event.
+Prints the answer; exits 1 on a 5xx answer (what a sender would retry), on a 404 (the event's
+path is not a webhook route, so the function never saw it) or when nothing listens, 2 when the
+file is missing, not JSON or not an HTTP event. A 4xx from the function itself is its answer,
+not a failure: exit 0.
 """
 
 from __future__ import annotations
@@ -97,6 +99,14 @@ def main(argv: list[str] | None = None) -> int:
         if name in answer.headers:
             print(f"{name}: {answer.headers[name]}")
     print(answer.text)
+    if answer.status_code == 404:
+        print(
+            f"error: {request.path.split('?')[0]} is not a webhook route, so the function never"
+            " saw the request: webhooks go to POST /webhooks/<provider>. Set the event's rawPath"
+            " (or path, for a REST API event) to one.",
+            file=sys.stderr,
+        )
+        return 1
     return 1 if answer.status_code >= 500 else 0
 
 

@@ -187,6 +187,16 @@ def test_serve_in_queued_mode_answers_at_once_and_prints_the_batch():
         assert serve.line_with("intake batch of 1: 1 forwarded, 0 back to the queue")
         enriched = serve.next_line()
         assert "event_id=queued-e2e-1  enriched  relationship=supplier" in enriched
+        again = requests.post(
+            f"{serve.url}/webhooks/website",
+            data={"email": "supplier@partner.example"},
+            headers={"webhook-id": "queued-e2e-1"},
+            timeout=30,
+        )
+        assert again.json() == {"event_id": "queued-e2e-1", "status": "queued"}
+        replay = serve.line_with("POST /webhooks/website")
+        assert "queued for enrichment" not in replay
+        assert "duplicate delivery: the first answer replayed, nothing queued" in replay
 
 
 def test_send_replays_an_event_file_and_the_same_delivery_again_is_a_replay():
@@ -253,9 +263,10 @@ def test_send_explains_each_mistake(tmp_path: Path):
     assert batch.returncode == 2
     assert "it is an SQS batch" in batch.stderr
     assert "make invoke EVENT=" in batch.stderr
-    missing = _run("local.send", "captured.json")
+    absent = tmp_path / "never-captured.json"  # never a file the repo might hold
+    missing = _run("local.send", str(absent))
     assert missing.returncode == 2
-    assert "captured.json: no such file" in missing.stderr
+    assert f"{absent}: no such file" in missing.stderr
     broken = tmp_path / "captured.json"
     broken.write_text("{'not': 'json'}")
     invalid = _run("local.send", str(broken))
@@ -263,6 +274,21 @@ def test_send_explains_each_mistake(tmp_path: Path):
     assert "is not valid JSON" in invalid.stderr
     for run in (nowhere, batch, missing, invalid):
         assert "Traceback" not in run.stderr
+
+
+def test_send_says_when_the_event_is_not_for_a_webhook_route(tmp_path: Path):
+    """As `sam local generate-event apigateway http-api-proxy` makes one: path /my/path."""
+    event = json.loads((ROOT / "events" / "http-api-tally.json").read_text())
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/my/path"
+    event.pop("pathParameters", None)
+    (tmp_path / "generated.json").write_text(json.dumps(event))
+    with _serve("--port", "0") as serve:
+        port = serve.url.rsplit(":", 1)[1]
+        run = _run("local.send", str(tmp_path / "generated.json"), "--port", port)
+        assert run.stdout.splitlines()[1] == "404 Not Found"
+        assert run.returncode == 1
+        assert "/my/path is not a webhook route" in run.stderr
+        assert "POST /webhooks/<provider>" in run.stderr
 
 
 def test_serve_names_a_configuration_error_once_and_answers_502_as_api_gateway():
