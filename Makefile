@@ -21,7 +21,8 @@ help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 # The event file for `make invoke` / `make send`, passed on only when given (the tools list the
-# samples otherwise); PORT reaches `make serve` and `make send` through the environment.
+# samples otherwise); PORT reaches `make serve` and `make send` through the environment, and so
+# does WEBHOOK_SIGNING_SECRET (make send SIGN=...), which is never put on a command line.
 EVENT_ARG = $(if $(EVENT),'$(EVENT)')
 
 $(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt
@@ -40,8 +41,8 @@ invoke: install ## one event through the handler: make invoke EVENT=events/http-
 serve: install ## serve the handler at http://127.0.0.1:3000/webhooks/<provider> (PORT=3001)
 	@$(PY) -m local.serve
 
-send: install ## replay an event file's request to make serve: make send EVENT=events/...
-	@$(PY) -m local.send $(EVENT_ARG)
+send: install ## replay an event file's request: make send EVENT=events/... [URL=https://... SIGN=hubspot]
+	@$(PY) -m local.send $(EVENT_ARG) $(if $(URL),--url '$(URL)') $(if $(SIGN),--sign '$(SIGN)')
 
 test: install ## run the whole test suite
 	$(PY) -m pytest

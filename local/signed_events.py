@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -34,6 +36,36 @@ TOOLS: dict[str, tuple[str, bool]] = {
     "zapier": ("token", True),
 }
 STANDARD = "standard-webhooks"
+# `make send SIGN=...`: a scheme, `bearer` (the token as Authorization: Bearer), or `auto` (the
+# way the event's own tool proves itself, by its route).
+SIGN_CHOICES = (
+    "auto",
+    STANDARD,
+    "typeform",
+    "tally",
+    "github",
+    "hubspot",
+    "webflow",
+    "formstack",
+    "wufoo",
+    "token",
+    "bearer",
+)
+_TOKEN_IN_QUERY = re.compile(r"(?i)((?:^|[?&])token=)[^&#]*")
+
+
+def shown(target: str) -> str:
+    """A URL or path with query to print: a token's value replaced by ***."""
+    return _TOKEN_IN_QUERY.sub(r"\1***", target)
+
+
+def resolve(sign: str, provider: str) -> tuple[str, bool]:
+    """SIGN's value → (scheme, token in a header)."""
+    if sign == "auto":
+        return tool_scheme(provider)
+    if sign == "bearer":
+        return "token", True
+    return sign, False
 
 
 def provider_of(event: dict[str, Any]) -> str:
@@ -74,17 +106,17 @@ def sign_event(
     secret: str,
     *,
     bearer: bool = False,
-    url: str | None = None,
+    url_of: Callable[[dict[str, Any]], str] = event_url,
 ) -> None:
     """Adds what the sender adds (headers, a query parameter, a body field) to the event, in
-    place. `url`: where the request really goes, when not to the event's own host (make send)."""
+    place. `url_of`: the full URL the request goes to (make send's, when not the event's host)."""
     if scheme == "token" and not bearer:
         _add_query(event, {"token": secret})
     body = body_of(event)
     method = _method(event)
     msg_id = _delivery_id(event, body)
     signed = webhook_signing.sign_request(
-        scheme, secret, method, url or event_url(event), body, msg_id, bearer=bearer
+        scheme, secret, method, url_of(event), body, msg_id, bearer=bearer
     )
     if signed.body is not None:
         _set_body(event, signed.body)
