@@ -30,7 +30,7 @@ import requests
 from local import event_files, signed_events
 
 DEFAULT_PORT = 3000  # as `make serve`'s
-SECRET_VARIABLE = "WEBHOOK_SIGNING_SECRET"
+SECRET_VARIABLE = "WEBHOOK_SIGNING_SECRET"  # noqa: S105 (a name, not a secret)
 # Set by the HTTP client for the body it sends, or by API Gateway itself on the way in.
 _NOT_REPLAYED = frozenset({"host", "content-length", "connection", "transfer-encoding"})
 _SHOWN_HEADERS = ("retry-after",)
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _base_url(url: str) -> str:
-    """The URL before the event's path; the WebhookUrl output (.../webhooks/{provider}) works too."""
+    """The URL before the event's path; the WebhookUrl output (.../webhooks/{provider}) does."""
     url = url.strip()
     at = url.find("/webhooks/")
     return (url[:at] if at >= 0 else url).rstrip("/")

@@ -57,7 +57,9 @@ def github(secret: str, body: bytes) -> dict:
 
 def formstack(secret: str, body: bytes) -> dict:
     """Formstack's HMAC Key: `X-FS-Signature: sha256=<hex HMAC-SHA256 of the raw body>`."""
-    return {"X-FS-Signature": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+    return {
+        "X-FS-Signature": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    }
 
 
 def webflow(secret: str, body: bytes, timestamp_ms: int | None = None) -> dict:

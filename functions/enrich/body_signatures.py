@@ -5,7 +5,11 @@
 | typeform | Typeform-Signature | sha256=<base64> | Typeform's "Secure your webhooks" |
 | tally | Tally-Signature | <base64> | Tally's webhooks documentation |
 | github | X-Hub-Signature-256 | sha256=<hex> | GitHub's "Validating webhook deliveries" |
-| formstack | X-FS-Signature | sha256=<hex> | Formstack's help: "If left blank, X-FS-Signature will be used as the HMAC header"; the digest (HMAC-SHA256 of the raw body, lower-case hex, `sha256=` prefix) is what Formstack's deliveries carry (a captured one is a test vector) |
+| formstack | X-FS-Signature | sha256=<hex> | Formstack's help (below) |
+
+Formstack's help names the header ("If left blank, X-FS-Signature will be used as the HMAC
+header") but not the digest: HMAC-SHA256 of the raw body, lower-case hex after `sha256=`, is what
+its deliveries carry (a captured one is a test vector in tests/unit/test_form_tool_signatures.py).
 
 Such a signature never expires: a captured request verifies for ever, which is why these
 secrets serve one scheme only (webhook_signatures.route_secrets).

@@ -6,12 +6,14 @@ What each event holds (API Gateway "Working with AWS Lambda proxy integrations f
 
 | sent through | host | path as sent |
 | --- | --- | --- |
-| HTTP API, execute-api domain, `$default` stage | requestContext.domainName | rawPath |
-| HTTP API, execute-api domain, named stage | requestContext.domainName | rawPath (starts with /<stage>) |
-| Function URL | requestContext.domainName (`<id>.lambda-url.<region>.on.aws`) | rawPath |
-| REST API, execute-api domain | requestContext.domainName | requestContext.path (/<stage>/...) |
-| a custom domain with an API mapping | the custom domain | not in the event: rawPath leaves out the mapping's path and may hold the stage |
+| HTTP API, `$default` stage | requestContext.domainName | rawPath |
+| HTTP API, named stage | requestContext.domainName | rawPath (starts with /<stage>) |
+| Function URL | requestContext.domainName (<id>.lambda-url.<region>.on.aws) | rawPath |
+| REST API | requestContext.domainName | requestContext.path (/<stage>/...) |
+| custom domain, API mapping | the custom domain | not in the event (below) |
 | a proxy or CloudFront in front | the proxy's origin, not the public host | not in the event |
+
+Behind a custom domain, rawPath leaves out the API mapping's path and may hold the stage.
 
 So the URL is rebuilt as https://<domainName><path>?<query>, except where WEBHOOK_BASE_URL says
 what the public URL is: then it is WEBHOOK_BASE_URL followed by the path from `/webhooks/` on.

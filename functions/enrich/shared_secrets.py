@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 from body_parsing import JSON_TYPES, media_type
 from signed_requests import SignedRequest, any_equal, unauthorized
 
-TOKEN_PARAMETER = "token"
+TOKEN_PARAMETER = "token"  # noqa: S105 (a name, not a secret)
 HANDSHAKE_FIELD = "HandshakeKey"
 # A form body has few fields; parse_qsl stops (ValueError) past this many.
 _MAX_FORM_FIELDS = 1000

@@ -24,7 +24,7 @@ HUBSPOT = "hubspot"
 WEBFLOW = "webflow"
 FORMSTACK = "formstack"
 WUFOO = "wufoo"
-TOKEN = "token"
+TOKEN = "token"  # noqa: S105 (a name, not a secret)
 # SIGNATURE_SCHEME=auto: a route named after a tool uses that tool's scheme (ROUTE_PRESETS).
 AUTO = "auto"
 

@@ -21,7 +21,14 @@ import binascii
 
 from observability import logger
 from signature_schemes import TOLERANCE_SECONDS
-from signed_requests import SignedRequest, any_equal, check_age, hmac_sha256, unauthorized, unix_time
+from signed_requests import (
+    SignedRequest,
+    any_equal,
+    check_age,
+    hmac_sha256,
+    unauthorized,
+    unix_time,
+)
 
 
 def standard_webhooks(secrets: tuple[str, ...], request: SignedRequest, now: float) -> None:

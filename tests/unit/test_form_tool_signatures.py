@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +16,8 @@ from hypothesis import strategies as st
 import webhook_signatures as signatures
 from local import webhook_signing as signing
 from refusals import Refusal
+from request_urls import hubspot_decoded
+from shared_secrets import without_secret_fields
 
 NOW_MS = 1_795_860_000_000
 NOW = NOW_MS / 1000
@@ -67,14 +70,8 @@ def test_hubspots_published_v1_and_v2_examples_pin_our_signer():
 
 
 def test_hubspot_v3_is_accepted():
-    verify("hubspot", request(signing.hubspot(SECRET, "POST", URL, BODY, "v1")), now=time_of())
+    verify("hubspot", request(signing.hubspot(SECRET, "POST", URL, BODY, "v1")), now=time.time())
     verify("hubspot", request(signing.hubspot_v3(SECRET, "POST", URL, BODY, NOW_MS)))
-
-
-def time_of() -> float:
-    import time
-
-    return time.time()
 
 
 def test_hubspot_v1_or_v2_alone_is_refused_for_they_cannot_expire():
@@ -116,7 +113,10 @@ def test_hubspot_refusals(change, message):
     if "set" in change:
         headers[change["set"][0]] = change["set"][1]
     req = request(
-        headers, change.get("body", BODY), uri=change.get("uri", URL), method=change.get("method", "POST")
+        headers,
+        change.get("body", BODY),
+        uri=change.get("uri", URL),
+        method=change.get("method", "POST"),
     )
     assert message in refused("hubspot", req, now=change.get("now", NOW))
 
@@ -125,9 +125,9 @@ def test_hubspot_signs_the_uri_with_its_listed_escapes_decoded():
     """A URL HubSpot posts to with `:` and `@` in its query: HubSpot signs the decoded form; the
     request arrives encoded."""
     sent = URL + "?from=hub%3Aspot&who=a%40b.example&space=a%20b"
-    headers = signing.hubspot_v3(SECRET, "POST", URL + "?from=hub:spot&who=a@b.example&space=a%20b", BODY, NOW_MS)
-    from request_urls import hubspot_decoded
-
+    headers = signing.hubspot_v3(
+        SECRET, "POST", URL + "?from=hub:spot&who=a@b.example&space=a%20b", BODY, NOW_MS
+    )
     verify("hubspot", request(headers, uri=hubspot_decoded(sent)))
 
 
@@ -167,7 +167,9 @@ def test_webflow_refusals(change, message):
         headers[name] = f"{headers[name]},{headers[name]}"
     if "set" in change:
         headers[change["set"][0]] = change["set"][1]
-    assert message in refused("webflow", request(headers), ("client-secret",), change.get("now", NOW))
+    assert message in refused(
+        "webflow", request(headers), ("client-secret",), change.get("now", NOW)
+    )
 
 
 # --- Formstack ----------------------------------------------------------------------------------
@@ -179,8 +181,12 @@ def test_a_captured_formstack_delivery():
     assert signing.formstack("test1", body) == {"X-FS-Signature": signature}
     verify("formstack", request({"X-FS-Signature": signature}, body), ("test1",))
     as_base64 = "sha256=MN/38YC21p6rOXpdUXGUdN9JC3MFFMJT6LWDLTtRuXA="
-    assert "does not match" in refused("formstack", request({"X-FS-Signature": as_base64}, body), ("test1",))
-    assert "malformed" in refused("formstack", request({"X-FS-Signature": signature[7:]}, body), ("test1",))
+    assert "does not match" in refused(
+        "formstack", request({"X-FS-Signature": as_base64}, body), ("test1",)
+    )
+    assert "malformed" in refused(
+        "formstack", request({"X-FS-Signature": signature[7:]}, body), ("test1",)
+    )
     twice = {"X-FS-Signature": f"{signature},{signature}"}
     assert "does not match" in refused("formstack", request(twice, body), ("test1",))
 
@@ -247,8 +253,6 @@ def test_wufoo_refusals(body, message):
 
 
 def test_a_handshake_key_is_never_forwarded():
-    from shared_secrets import without_secret_fields
-
     assert without_secret_fields({"Field1": "Sam", "HandshakeKey": "k"}) == {"Field1": "Sam"}
     assert without_secret_fields(["HandshakeKey"]) == ["HandshakeKey"]
 
@@ -315,8 +319,11 @@ def test_any_header_value_is_a_clean_401_or_accepted(scheme, values, body, query
     req = signatures.SignedRequest(
         headers, body, query=tuple(query), uri=lambda: URL, content_type=headers.get("content-type")
     )
+    outcome: Refusal | None = None
     try:
         signatures.verify(scheme, (SECRET,), req, now=lambda: NOW)
     except Refusal as refusal:
-        assert refusal.status == 401
-        assert SECRET not in refusal.message
+        outcome = refusal
+    if outcome is not None:
+        assert outcome.status == 401
+        assert SECRET not in outcome.message

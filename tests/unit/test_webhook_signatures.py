@@ -177,9 +177,7 @@ def test_no_secret_at_all_fails_closed_unless_unsigned_is_allowed():
     with pytest.raises(Refusal) as caught:
         signatures.check(signatures.RouteSchemes(), none, "website", request({}))
     assert (caught.value.status, caught.value.code) == (503, "unavailable")
-    signatures.check(
-        signatures.RouteSchemes(allow_unsigned=True), none, "website", request({})
-    )
+    signatures.check(signatures.RouteSchemes(allow_unsigned=True), none, "website", request({}))
     empty_lists = signatures.WebhookSecrets(by_provider={"tally": ()})
     with pytest.raises(Refusal):
         signatures.check(signatures.RouteSchemes(), empty_lists, "website", request({}))
