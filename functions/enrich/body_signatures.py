@@ -21,7 +21,7 @@ import base64
 from collections.abc import Callable
 
 from signature_schemes import FORMSTACK, GITHUB, TALLY, TYPEFORM
-from signed_requests import SignedRequest, any_equal, hmac_sha256, unauthorized
+from signed_requests import OWS, SignedRequest, any_equal, hmac_sha256, unauthorized
 
 
 def _b64(digest: bytes) -> str:
@@ -48,7 +48,7 @@ def verify(scheme: str, secrets: tuple[str, ...], request: SignedRequest) -> Non
         raise unauthorized("the signature header is missing")
     if not header.startswith(prefix):
         raise unauthorized("the signature header is malformed")
-    offered = [header[len(prefix) :].strip()]
+    offered = [header[len(prefix) :].strip(OWS)]
     expected = [encode(hmac_sha256(secret.encode(), request.body)) for secret in secrets]
     if not any_equal(offered, expected):
         raise unauthorized("the signature does not match")

@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from body_parsing import JSON_TYPES, media_type
-from signed_requests import SignedRequest, any_equal, unauthorized
+from signed_requests import OWS, SignedRequest, any_equal, unauthorized
 
 TOKEN_PARAMETER = "token"  # noqa: S105 (a name, not a secret)
 HANDSHAKE_FIELD = "HandshakeKey"
@@ -32,10 +32,10 @@ def token(secrets: tuple[str, ...], request: SignedRequest) -> None:
     offered = [value for name, value in request.query if name == TOKEN_PARAMETER]
     authorization = request.headers.get("authorization")
     if authorization is not None:
-        scheme, _, credentials = authorization.strip().partition(" ")
-        if scheme.lower() != "bearer" or not credentials.strip():
+        scheme, _, credentials = authorization.strip(OWS).partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip(OWS):
             raise unauthorized("the Authorization header must be Bearer <token>")
-        offered.append(credentials.strip())
+        offered.append(credentials.strip(OWS))
     if not offered:
         raise unauthorized("a token is required: ?token=<token> or Authorization: Bearer <token>")
     if len(offered) > 1:

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 
 from refusals import Refusal
 
+# HTTP's optional whitespace around a value (RFC 9110 5.6.3); str.strip() would also trim
+# Unicode spaces such as U+2028, which no sender puts in a header.
+OWS = " \t"
 # A Unix time in ASCII digits: int() alone would also take "+1", " 1", "1_0" and other scripts'
 # digits. 16 digits cover milliseconds far beyond any plausible clock.
 _DIGITS = re.compile(r"[0-9]{1,16}")
@@ -56,7 +59,7 @@ def any_equal(offered: Iterable[str], expected: Iterable[str]) -> bool:
 
 def unix_time(value: str | None, name: str) -> int:
     """The header's integer value; a 401 that names the header when it is anything else."""
-    if value is None or not _DIGITS.fullmatch(value.strip()):
+    if value is None or not _DIGITS.fullmatch(value.strip(OWS)):
         raise unauthorized(f"{name} is not a Unix time")
     return int(value)
 

@@ -22,6 +22,7 @@ import binascii
 from observability import logger
 from signature_schemes import TOLERANCE_SECONDS
 from signed_requests import (
+    OWS,
     SignedRequest,
     any_equal,
     check_age,
@@ -66,7 +67,7 @@ def webflow(secrets: tuple[str, ...], request: SignedRequest, now: float) -> Non
     check_age(sent_at, now, "x-webflow-timestamp", milliseconds=True, tolerance=TOLERANCE_SECONDS)
     signed = timestamp.encode() + b":" + request.body
     expected = [hmac_sha256(secret.encode(), signed).hex() for secret in secrets]
-    if not any_equal([signature.strip()], expected):
+    if not any_equal([signature.strip(OWS)], expected):
         raise unauthorized("the signature does not match")
 
 
@@ -91,7 +92,7 @@ def hubspot(secrets: tuple[str, ...], request: SignedRequest, now: float) -> Non
         + timestamp.encode()
     )
     expected = [_b64(hmac_sha256(secret.encode(), signed)) for secret in secrets]
-    if not any_equal([signature.strip()], expected):
+    if not any_equal([signature.strip(OWS)], expected):
         # The URI is the part most likely to differ (a custom domain's base path, a proxy):
         # say which host was used, never the signature or the query.
         logger.warning(
