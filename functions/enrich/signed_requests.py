@@ -74,4 +74,4 @@ def check_age(sent_at: int, now: float, name: str, *, milliseconds: bool, tolera
     if abs(now - other) <= tolerance:
         unit = "milliseconds" if milliseconds else "seconds"
         raise unauthorized(f"{name} must be a Unix time in {unit}")
-    raise unauthorized(f"{name} is outside the 5-minute tolerance")
+    raise unauthorized(f"{name} is outside the {tolerance // 60}-minute tolerance")
