@@ -23,7 +23,8 @@ help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 # The event file for `make invoke` / `make send`, passed on only when given (the tools list the
-# samples otherwise); PORT reaches `make serve` and `make send` through the environment.
+# samples otherwise); PORT reaches `make serve` and `make send` through the environment, and so
+# does WEBHOOK_SIGNING_SECRET (make send SIGN=...), which is never put on a command line.
 EVENT_ARG = $(if $(EVENT),'$(EVENT)')
 
 $(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt
@@ -42,14 +43,14 @@ invoke: install ## one event through the handler: make invoke EVENT=events/http-
 serve: install ## serve the handler at http://127.0.0.1:3000/webhooks/<provider> (PORT=3001)
 	@$(PY) -m local.serve
 
-send: install ## replay an event file's request to make serve: make send EVENT=events/...
-	@$(PY) -m local.send $(EVENT_ARG)
+send: install ## replay an event file's request: make send EVENT=events/... [URL=https://... SIGN=hubspot]
+	@$(PY) -m local.send $(EVENT_ARG) $(if $(URL),--url '$(URL)') $(if $(SIGN),--sign '$(SIGN)')
 
 test: install $(LAMBDA_RUNTIME)/.installed ## run the whole test suite
 	$(PY) -m pytest
 
-# FUZZ_SCALE multiplies every hypothesis count in test_fuzzing.py: 2,950 examples × 4 = 11,800.
-fuzz: install ## the fuzz suite at 11,800 examples (make test runs 2,950)
+# FUZZ_SCALE multiplies every hypothesis count in test_fuzzing.py: 3,150 examples × 4 = 12,600.
+fuzz: install ## the fuzz suite at 12,600 examples (make test runs 3,150)
 	FUZZ_SCALE=4 $(PY) -m pytest tests/integration/test_fuzzing.py -p no:cacheprovider --hypothesis-show-statistics
 
 bench: install ## benchmark the handler against a naive baseline (writes docs/benchmarks.md)

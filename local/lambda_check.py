@@ -38,7 +38,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from local import event_files
+from local import event_files, signed_events
 from local.demo import is_http, sign_http_event
 from local.function_template import FUNCTION_ID, FunctionFacts, function_facts
 from local.invoker import Invocation, invoke, load_handler
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         event_files.load(str(path)) for path in event_files.samples()
     ]
     facts = function_facts(args.build_dir / "template.yaml")
-    provider_secrets = {provider: secrets.token_urlsafe(24) for provider in ("typeform", "tally")}
+    provider_secrets = {provider: secrets.token_urlsafe(24) for provider in signed_events.TOOLS}
     differences = 0
     with ExitStack() as running:
         stack = running.enter_context(LocalStack())

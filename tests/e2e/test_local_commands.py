@@ -251,6 +251,52 @@ def test_send_replays_a_signed_base64_webhook_byte_for_byte(tmp_path: Path):
         assert refused.returncode == 0  # a 4xx is the function's answer, not a failure
 
 
+def test_send_signs_each_sample_as_its_tool_does_and_never_shows_the_secret():
+    secrets = {
+        "hubspot": "e2e-hubspot-client-secret",
+        "jotform": "e2e-jotform-url-token",
+        "microsoft-forms": "e2e-power-automate-token",
+    }
+    with _serve("--port", "0", env={"WEBHOOK_SECRETS": json.dumps(secrets)}) as serve:
+        cases = [
+            ("events/http-api-hubspot.json", "hubspot", "hubspot"),
+            ("events/http-api-jotform-multipart.json", "auto", "jotform"),
+            ("events/rest-api-microsoft-forms.json", "bearer", "microsoft-forms"),
+        ]
+        for event, sign, provider in cases:
+            sent = _run(
+                "local.send",
+                event,
+                "--url",
+                f"{serve.url}/webhooks/{{provider}}",  # the WebhookUrl output, as printed
+                "--sign",
+                sign,
+                env={"WEBHOOK_SIGNING_SECRET": secrets[provider]},
+            )
+            assert "202 Accepted" in sent.stdout, sent.stdout + sent.stderr
+            line = serve.line_with(f"POST /webhooks/{provider}")
+            assert line.startswith("202 "), line
+            for secret in secrets.values():
+                assert secret not in sent.stdout + sent.stderr + line
+            if provider == "jotform":
+                assert "/webhooks/jotform?token=***" in line
+                assert "/webhooks/jotform?token=***" in sent.stdout
+        wrong = _run(
+            "local.send",
+            "events/http-api-hubspot.json",
+            "--port",
+            serve.url.rsplit(":", 1)[1],
+            "--sign",
+            "hubspot",
+            env={"WEBHOOK_SIGNING_SECRET": "not-the-client-secret"},
+        )
+        assert "401 Unauthorized" in wrong.stdout
+        assert "the signature does not match" in wrong.stdout
+    unset = _run("local.send", "events/http-api-hubspot.json", "--sign", "hubspot")
+    assert unset.returncode == 2
+    assert "--sign needs the secret in $WEBHOOK_SIGNING_SECRET" in unset.stderr
+
+
 def test_send_explains_each_mistake(tmp_path: Path):
     port = _free_port()
     nowhere = _run("local.send", "events/http-api-typeform.json", env={"PORT": str(port)})
