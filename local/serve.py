@@ -61,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with (
             server,
-            LocalStack() as stack,
+            # The sandboxes beside the function, at fixed ports where free (3001 and 3002 by
+            # default), so that the README's sandbox commands work as pasted.
+            LocalStack(sandbox_ports=_sandbox_ports(server)) as stack,
             stack.apply_env(**_function_env(stack, args.verbose, args.mode, server)),
         ):
             console = ServeConsole(verbose=args.verbose)
@@ -81,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _sandbox_ports(server: ThreadingHTTPServer) -> tuple[int, int]:
+    port = server.server_address[1]
+    return (port + 1, port + 2) if port + 2 <= 65535 else (0, 0)
 
 
 def _intake_poller(

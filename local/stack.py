@@ -72,8 +72,13 @@ class LocalStack:
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
 
-    def __init__(self, data: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, data: dict[str, Any] | None = None, sandbox_ports: tuple[int, int] = (0, 0)
+    ) -> None:
+        """`sandbox_ports`: where Minimo's and the sales API's sandboxes listen (0, or a port
+        that is taken: an ephemeral one)."""
         self.data = data or json.loads(DATA_FILE.read_text())
+        self._sandbox_ports = sandbox_ports
         self.minimo = MinimoSandbox(self.data["minimo"])
         self.sales = SalesSandbox(self.data["sales"])
         # As Standard Webhooks senders issue them: whsec_ and 24 random bytes in base64.
@@ -88,8 +93,8 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
         try:
             self.moto_url = self._moto.start()
-            self.minimo.start()
-            self.sales.start()
+            self.minimo.start(self._sandbox_ports[0])
+            self.sales.start(self._sandbox_ports[1])
             self._create_resources()
         except BaseException:
             self.stop()  # nothing half-started is left listening

@@ -172,6 +172,15 @@ def test_serve_answers_curl_with_one_line_per_request():
         assert serve.next_line().startswith("404 POST /elsewhere  not a webhook route")
 
 
+def test_serve_puts_the_sandboxes_beside_it_so_pasted_commands_work():
+    """The README's sandbox commands name 3001 and 3002: serve's port plus one and two."""
+    port = _free_port_with_neighbours()
+    with _serve("--port", str(port)) as serve:
+        assert serve.controls["Minimo"] == f"http://127.0.0.1:{port + 1}/__sandbox/"
+        assert serve.controls["sales"] == f"http://127.0.0.1:{port + 2}/__sandbox/"
+        assert requests.get(serve.controls["Minimo"], timeout=5).status_code == 200
+
+
 def test_serve_in_queued_mode_answers_at_once_and_prints_the_batch():
     with _serve("--port", "0", env={"WEBHOOK_MODE": "queued"}) as serve:
         answer = requests.post(
@@ -462,6 +471,24 @@ def _http_event(body: bytes, headers: dict[str, str]) -> dict:
         "body": base64.b64encode(body).decode(),
         "isBase64Encoded": True,
     }
+
+
+def _free_port_with_neighbours() -> int:
+    """A free port whose next two are free too."""
+    for _ in range(50):
+        port = _free_port()
+        if port + 2 <= 65535 and all(_is_free(p) for p in (port + 1, port + 2)):
+            return port
+    raise AssertionError("no three free ports in a row")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _free_port() -> int:
