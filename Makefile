@@ -53,8 +53,8 @@ test: install $(LAMBDA_RUNTIME)/.installed ## run the whole test suite
 fuzz: install ## the fuzz suite at 12,600 examples (make test runs 3,150)
 	FUZZ_SCALE=4 $(PY) -m pytest tests/integration/test_fuzzing.py -p no:cacheprovider --hypothesis-show-statistics
 
-bench: install ## benchmark the handler against a naive baseline (writes docs/benchmarks.md)
-	$(PY) -m bench.run --write docs/benchmarks.md
+bench: install ## benchmarks against a naive baseline (WRITE=1 also rewrites docs/benchmarks.md)
+	$(PY) -m bench.run --write $(if $(WRITE),docs/benchmarks.md,bench/results/benchmarks.md)
 
 # .venv-tools/bin/sam is a wrapper: telemetry off unless you opt in (no first-run notice), and
 # python3.13's own folder first on PATH (sam build looks for python3.13 there), however it is run.

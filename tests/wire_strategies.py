@@ -3,7 +3,7 @@ JSON text written by hand (escapes, lone surrogates, `\\u0000`, numbers beyond a
 around the limit, duplicate keys), multipart bodies with their own part headers, charsets and
 malformations, base64 variants, raw bytes.
 
-`reference_reading` says, independently of the function's code, what the README's policy makes
+`reference_reading` says, independently of the function's code, what the JSON policy in docs/security.md makes
 of a JSON text, so that the fuzz tests can check the answer and the payload, not only that there
 was one.
 """
@@ -20,7 +20,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 EMAIL = "customer@example.com"
-MAX_DEPTH = 64  # README: JSON nested deeper than 64 levels is refused
+MAX_DEPTH = 64  # docs/security.md: JSON nested deeper than 64 levels is refused
 
 # --- JSON text --------------------------------------------------------------------------------
 
@@ -131,7 +131,7 @@ class Refused(Exception):
 
 
 def reference_reading(text: str) -> Any:
-    """The payload the README's policy makes of `text`, or Refused: RFC 8259 JSON; no NaN,
+    """The payload docs/security.md's policy makes of `text`, or Refused: RFC 8259 JSON; no NaN,
     Infinity or number beyond a double; at most 64 levels; no lone surrogate; the last of
     duplicate keys wins."""
     try:

@@ -9,7 +9,7 @@ checks for every message it reads. Also: Minimo's path never changes shape, and 
 nor raw emails reach the logs.
 
 `make test` runs 3,150 examples; `make fuzz` sets FUZZ_SCALE=4, which multiplies every count:
-12,600 examples (README, Testing).
+12,600 examples (docs/testing.md).
 """
 
 from __future__ import annotations

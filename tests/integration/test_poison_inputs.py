@@ -38,7 +38,7 @@ def answer(result: dict) -> tuple[int, dict]:
     return result["statusCode"], json.loads(result["body"])
 
 
-# --- lone surrogates: refused (README: "What a submission may hold") --------------------------
+# --- lone surrogates: refused (docs/security.md: "What a submission may hold") --------------------------
 
 
 @pytest.mark.parametrize("build", [http_api_event, rest_api_event, function_url_event])

@@ -28,7 +28,7 @@ from settings import ENVIRONMENT_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "functions" / "enrich"
-README = ROOT / "README.md"
+CONFIGURATION_DOC = ROOT / "docs" / "configuration.md"
 
 # Read only by local runs: deployed, the keys and the webhook secret come from Secrets Manager.
 LOCAL_ONLY = {"MINIMO_API_KEY", "SALES_API_KEY", "WEBHOOK_SECRET", "WEBHOOK_SECRETS"}
@@ -249,12 +249,9 @@ def queues_without_tls_policy(template: dict[str, Any]) -> list[str]:
 
 
 def documented_variables() -> set[str]:
-    """The environment variables of the README's configuration table (first column)."""
-    text = README.read_text()
-    section = text[text.index("## Configuration") :]
-    section = section[: section.index("\n## ", 1)]
+    """The environment variables of docs/configuration.md's table (first column)."""
     names: set[str] = set()
-    for line in section.splitlines():
+    for line in CONFIGURATION_DOC.read_text().splitlines():
         if line.startswith("|"):
             first_cell = line.split("|")[1]
             names |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", first_cell))
