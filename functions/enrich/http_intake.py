@@ -32,14 +32,28 @@ from runtime import Runtime
 
 ProxyEvent = APIGatewayProxyEventV2 | APIGatewayProxyEvent
 _PROVIDER_IN_PATH = re.compile(r"/webhooks/([^/]{1,64})/?$")
-UNAVAILABLE = Refusal(503, "unavailable", "the event could not be queued; please retry")
-IN_FLIGHT = Refusal(409, "in_progress", "this delivery is being processed; retry later")
-REUSED_ID = Refusal(
-    409, "id_reused", "this delivery id was already used for other content on this route"
-)
-TOO_LARGE_FOR_SQS = Refusal(
-    413, "payload_too_large", "the enriched event would exceed the queue's 1 MiB message limit"
-)
+
+
+# Answers made per request, never module-level Refusal instances: an exception raised again
+# keeps every traceback it has been through (and the frames' payloads) for the container's life.
+def unavailable() -> Refusal:
+    return Refusal(503, "unavailable", "the event could not be queued; please retry")
+
+
+def in_flight() -> Refusal:
+    return Refusal(409, "in_progress", "this delivery is being processed; retry later")
+
+
+def reused_id() -> Refusal:
+    return Refusal(
+        409, "id_reused", "this delivery id was already used for other content on this route"
+    )
+
+
+def too_large_for_sqs() -> Refusal:
+    return Refusal(
+        413, "payload_too_large", "the enriched event would exceed the queue's 1 MiB message limit"
+    )
 
 
 def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Runtime) -> dict:
@@ -51,19 +65,19 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
     except Refusal as refusal:
         count(Metric.EVENTS_REFUSED)
         logger.warning("request refused", extra={"status": refusal.status, "code": refusal.code})
-        return http_response(refusal.status, refusal.to_dict())
+        return refused(refusal)
     logger.set_correlation_id(delivery.event_id)
     if runtime.intake is not None:
         return queue_for_enrichment(delivery, runtime, deadline)
     [outcome] = enrich_and_forward([delivery], runtime, deadline)
     if outcome.failure == IN_PROGRESS:
-        return http_response(IN_FLIGHT.status, IN_FLIGHT.to_dict(), {"retry-after": "5"})
+        return refused(in_flight(), {"retry-after": "5"})
     if outcome.failure == ID_REUSED:  # the same id again, other content: retrying cannot help
-        return http_response(REUSED_ID.status, REUSED_ID.to_dict())
+        return refused(reused_id())
     if outcome.failure == TOO_LARGE:  # retrying would not help: refuse it for good
-        return http_response(TOO_LARGE_FOR_SQS.status, TOO_LARGE_FOR_SQS.to_dict())
+        return refused(too_large_for_sqs())
     if not outcome.forwarded:
-        return http_response(UNAVAILABLE.status, UNAVAILABLE.to_dict())
+        return refused(unavailable())
     return http_response(202, outcome.answer())
 
 
@@ -75,7 +89,7 @@ def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadlin
     except Refusal as refusal:
         count(Metric.EVENTS_REFUSED)
         logger.warning("request refused", extra={"status": refusal.status, "code": refusal.code})
-        return http_response(refusal.status, refusal.to_dict())
+        return refused(refusal)
     answer = {"event_id": delivery.event_id, "status": "queued"}
     answer_by = deadline.for_answer()
     acceptances = runtime.acceptances
@@ -84,11 +98,11 @@ def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadlin
         claims = acceptances.claim([delivery], in_progress_ms, deadline)
         if claims.reused:
             count(Metric.DELIVERY_IDS_REUSED)
-            return http_response(REUSED_ID.status, REUSED_ID.to_dict())
+            return refused(reused_id())
         if not claims.fresh:
             count(Metric.DUPLICATE_DELIVERIES)
             if claims.in_progress:
-                return http_response(IN_FLIGHT.status, IN_FLIGHT.to_dict(), {"retry-after": "5"})
+                return refused(in_flight(), {"retry-after": "5"})
             return http_response(202, next(iter(claims.answered.values())) or answer)
     intake = runtime.intake
     failure = intake.send([message], answer_by).get(message.key) if intake else "no_intake"
@@ -100,7 +114,7 @@ def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadlin
     if failure:
         count(Metric.FORWARD_FAILURES)
         logger.error("webhook not queued", extra={"reason": failure})
-        return http_response(UNAVAILABLE.status, UNAVAILABLE.to_dict())
+        return refused(unavailable())
     count(Metric.EVENTS_QUEUED)
     logger.info("webhook queued", extra={"event_id": delivery.event_id})
     return http_response(202, answer)
@@ -187,6 +201,10 @@ def check_signature(
         headers,
         body,
     )
+
+
+def refused(refusal: Refusal, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return http_response(refusal.status, refusal.to_dict(), headers)
 
 
 def http_response(

@@ -21,11 +21,15 @@ SCHEMA = "queued-webhook/v1"
 # webhook is queued only if that still fits in one SQS message.
 ENRICHMENT_HEADROOM_BYTES = 64 * 1024
 MAX_QUEUED_BYTES = MAX_MESSAGE_BYTES - ENRICHMENT_HEADROOM_BYTES
-TOO_LARGE_TO_QUEUE = Refusal(
-    413,
-    "payload_too_large",
-    "the submission, once enriched, would exceed the queue's 1 MiB message limit",
-)
+
+
+def too_large_to_queue() -> Refusal:
+    """A new Refusal per raise: one raised again would keep every traceback it went through."""
+    return Refusal(
+        413,
+        "payload_too_large",
+        "the submission, once enriched, would exceed the queue's 1 MiB message limit",
+    )
 
 
 def queued_message(delivery: Delivery) -> OutgoingMessage:
@@ -44,7 +48,7 @@ def queued_message(delivery: Delivery) -> OutgoingMessage:
         attributes={"event_id": delivery.event_id, "schema": SCHEMA},
     )
     if message.size > MAX_QUEUED_BYTES:
-        raise TOO_LARGE_TO_QUEUE
+        raise too_large_to_queue()
     return message
 
 
