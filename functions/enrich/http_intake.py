@@ -9,11 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import (
-    APIGatewayProxyEvent,
-    APIGatewayProxyEventV2,
-    LambdaFunctionUrlEvent,
-)
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.data_classes.common import CaseInsensitiveDict
 
 import strict_json
@@ -25,12 +21,12 @@ from delivery import Delivery, iso_timestamp, new_delivery
 from delivery_ids import content_id, sender_id
 from forwarding import ID_REUSED, IN_PROGRESS, enrich_and_forward
 from observability import Metric, count, logger
+from proxy_events import ProxyEvent, proxy_event
 from queue_sender import TOO_LARGE
 from queued_webhooks import queued_message
 from refusals import Refusal
 from runtime import Runtime
 
-ProxyEvent = APIGatewayProxyEventV2 | APIGatewayProxyEvent
 _PROVIDER_IN_PATH = re.compile(r"/webhooks/([^/]{1,64})/?$")
 
 
@@ -59,9 +55,8 @@ def too_large_for_sqs() -> Refusal:
 def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Runtime) -> dict:
     count(Metric.EVENTS_RECEIVED)
     deadline = Deadline.for_lookups(context)
-    request = proxy_event(event)
     try:
-        delivery = accept(request, runtime, deadline)
+        delivery = accept(proxy_event(event), runtime, deadline)
     except Refusal as refusal:
         count(Metric.EVENTS_REFUSED)
         logger.warning("request refused", extra={"status": refusal.status, "code": refusal.code})
@@ -84,12 +79,18 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
 def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadline) -> dict:
     """Queued mode: the accepted webhook waits on the intake queue and is answered at once,
     202 `queued`; 503 when the queue refuses it, so that the sender retries."""
+    signing = runtime.intake_signing
+    assert signing is not None  # settings: no intake queue without a signing key
     try:
-        message = queued_message(delivery)
+        message = queued_message(delivery, lambda body: signing.sign(body, deadline))
     except Refusal as refusal:
         count(Metric.EVENTS_REFUSED)
         logger.warning("request refused", extra={"status": refusal.status, "code": refusal.code})
         return refused(refusal)
+    except SecretUnavailable:  # nothing is queued that the intake could not tell from a forgery
+        count(Metric.FORWARD_FAILURES)
+        logger.error("webhook not queued", extra={"reason": "signing_key_unavailable"})
+        return refused(unavailable())
     answer = {"event_id": delivery.event_id, "status": "queued"}
     answer_by = deadline.for_answer()
     acceptances = runtime.acceptances
@@ -99,7 +100,7 @@ def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadlin
         if claims.reused:
             count(Metric.DELIVERY_IDS_REUSED)
             return refused(reused_id())
-        if not claims.fresh:
+        if not claims.fresh and not claims.late:  # late: queued without the check, as ever
             count(Metric.DUPLICATE_DELIVERIES)
             if claims.in_progress:
                 return refused(in_flight(), {"retry-after": "5"})
@@ -118,14 +119,6 @@ def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadlin
     count(Metric.EVENTS_QUEUED)
     logger.info("webhook queued", extra={"event_id": delivery.event_id})
     return http_response(202, answer)
-
-
-def proxy_event(event: dict[str, Any]) -> ProxyEvent:
-    if "httpMethod" in event:
-        return APIGatewayProxyEvent(event)
-    if ".lambda-url." in str(event.get("requestContext", {}).get("domainName", "")):
-        return LambdaFunctionUrlEvent(event)
-    return APIGatewayProxyEventV2(event)
 
 
 def accept(request: ProxyEvent, runtime: Runtime, deadline: Deadline | None = None) -> Delivery:

@@ -4,15 +4,20 @@ The HTTP path does everything that can refuse a request (size, content type, sig
 parsing, the email rule, the event id), then stores what enriching needs later — the payload,
 the event id, the source, when it was received and where the email is — and answers at once.
 The SQS intake turns it back into the same Delivery, so the enriched event is the one a direct
-delivery would have made: same `event_id`, the original `source` and `received_at`.
+delivery would have made: same `event_id`, the original `source` and `received_at`. It does so
+only for a message the edge signed (intake_signing.py): anything else on the queue is an
+ordinary submission.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from delivery import Delivery
 from email_extraction import EmailMatch
+from intake_signing import SIGNATURE_ATTRIBUTE
 from queue_sender import MAX_MESSAGE_BYTES, OutgoingMessage
 from refusals import Refusal
 
@@ -32,9 +37,10 @@ def too_large_to_queue() -> Refusal:
     )
 
 
-def queued_message(delivery: Delivery) -> OutgoingMessage:
-    """The intake queue's message for an accepted webhook; refuses (413) what cannot fit."""
-    message = OutgoingMessage(
+def queued_message(delivery: Delivery, sign: Callable[[str], str]) -> OutgoingMessage:
+    """The intake queue's message for an accepted webhook, its body signed by `sign`
+    (intake_signing.py); refuses (413) what cannot fit."""
+    unsigned = OutgoingMessage(
         event_id=delivery.event_id,
         body={
             "schema": SCHEMA,
@@ -47,9 +53,12 @@ def queued_message(delivery: Delivery) -> OutgoingMessage:
         },
         attributes={"event_id": delivery.event_id, "schema": SCHEMA},
     )
-    if message.size > MAX_QUEUED_BYTES:
+    if unsigned.size > MAX_QUEUED_BYTES:
         raise too_large_to_queue()
-    return message
+    return replace(
+        unsigned,
+        attributes={**unsigned.attributes, SIGNATURE_ATTRIBUTE: sign(unsigned.serialised)},
+    )
 
 
 def is_queued_webhook(body: Any) -> bool:

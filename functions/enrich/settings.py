@@ -83,6 +83,8 @@ ENVIRONMENT_VARIABLES = (
     "IDEMPOTENCY_TABLE",
     "MAX_BODY_BYTES",
     "INTAKE_QUEUE_URL",
+    "INTAKE_SIGNING_KEY",
+    "INTAKE_SIGNING_SECRET_ARN",
 )
 
 
@@ -123,11 +125,20 @@ class Settings:
     max_body_bytes: int = 262_144
     # Queued mode: HTTP webhooks are checked, put on this queue and answered at once.
     intake_queue_url: str | None = None
+    # What signs the webhooks the edge queues (intake_signing.py): a key, for local runs, or
+    # the Secrets Manager secret that holds it, as deployed.
+    intake_signing_key: str | None = field(default=None, repr=False)
+    intake_signing_secret_arn: str | None = None
 
     @property
     def webhook_mode(self) -> str:
         """`queued` when HTTP webhooks go to the intake queue first, else `direct`."""
         return "queued" if self.intake_queue_url else "direct"
+
+    @property
+    def intake_signing(self) -> bool:
+        """Whether queued webhooks can be signed and checked (intake_signing.py)."""
+        return bool(self.intake_signing_key or self.intake_signing_secret_arn)
 
     @property
     def fifo_queue(self) -> bool:
@@ -136,7 +147,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         reader = _EnvReader(env)
-        return cls(
+        settings = cls(
             output_queue_url=reader.required("OUTPUT_QUEUE_URL"),
             sales_api_base_url=reader.required("SALES_API_BASE_URL").rstrip("/"),
             minimo_base_url=(reader.text("MINIMO_BASE_URL") or DEFAULT_MINIMO_BASE_URL).rstrip("/"),
@@ -165,7 +176,15 @@ class Settings:
             idempotency_table=reader.text("IDEMPOTENCY_TABLE"),
             max_body_bytes=int(reader.number("MAX_BODY_BYTES", 262_144)),
             intake_queue_url=reader.intake_queue("INTAKE_QUEUE_URL", "OUTPUT_QUEUE_URL"),
+            intake_signing_key=reader.text("INTAKE_SIGNING_KEY"),
+            intake_signing_secret_arn=reader.text("INTAKE_SIGNING_SECRET_ARN"),
         )
+        if settings.intake_queue_url and not settings.intake_signing:
+            raise ConfigurationError(
+                "INTAKE_QUEUE_URL needs INTAKE_SIGNING_KEY (deployed: INTAKE_SIGNING_SECRET_ARN):"
+                " the intake queue trusts only webhooks the function itself signed"
+            )
+        return settings
 
 
 class _EnvReader:

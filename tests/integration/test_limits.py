@@ -85,6 +85,6 @@ def test_a_fifo_intake_queue_stops_the_function_at_start_naming_it(stack, invoke
     from settings import ConfigurationError
 
     function_env(INTAKE_QUEUE_URL=stack.fifo_queue_url)
-    with pytest.raises(ConfigurationError, match="^INTAKE_QUEUE_URL must be a standard queue"):
+    with pytest.raises(ConfigurationError, match=r"^INTAKE_QUEUE_URL must be a standard queue"):
         invoke(http_api_event({"email": "customer@example.com"}))
     assert stack.receive_all(stack.fifo_queue_url) == []

@@ -163,7 +163,8 @@ def test_every_number_setting_takes_both_ends_of_its_range_and_nothing_past_them
 def test_counts_are_whole_numbers(name):
     with pytest.raises(ConfigurationError, match=f"{name} must be a whole number"):
         Settings.from_env({**REQUIRED, name: "2.5"})
-    assert Settings.from_env({**REQUIRED, name: "3.0"}) == Settings.from_env({**REQUIRED, name: "3"})
+    whole = Settings.from_env({**REQUIRED, name: "3.0"})
+    assert whole == Settings.from_env({**REQUIRED, name: "3"})
 
 
 def test_the_ranges_are_the_documented_ones():
@@ -175,14 +176,14 @@ def test_the_ranges_are_the_documented_ones():
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     for name, allowed in NUMBER_RANGES.items():
         [row] = [line for line in readme.splitlines() if line.startswith(f"| `{name}`")]
-        assert f"{shown(allowed.minimum)}–{shown(allowed.maximum)}" in row, name
+        assert f"{shown(allowed.minimum)}\N{EN DASH}{shown(allowed.maximum)}" in row, name
 
 
 def test_a_fifo_intake_queue_is_refused_at_start():
-    with pytest.raises(ConfigurationError, match="^INTAKE_QUEUE_URL must be a standard queue"):
+    with pytest.raises(ConfigurationError, match=r"^INTAKE_QUEUE_URL must be a standard queue"):
         Settings.from_env({**REQUIRED, "INTAKE_QUEUE_URL": "https://sqs/1/intake.fifo"})
 
 
 def test_the_intake_queue_cannot_be_the_output_queue():
-    with pytest.raises(ConfigurationError, match="^INTAKE_QUEUE_URL must not be OUTPUT_QUEUE_URL"):
+    with pytest.raises(ConfigurationError, match=r"^INTAKE_QUEUE_URL must not be OUTPUT_QUEUE_URL"):
         Settings.from_env({**REQUIRED, "INTAKE_QUEUE_URL": REQUIRED["OUTPUT_QUEUE_URL"]})
