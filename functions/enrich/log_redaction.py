@@ -162,9 +162,11 @@ def _redacted_exc_info(exc_info: Any) -> tuple[type[BaseException], BaseExceptio
     """The same exception type and traceback (code lines only), its message scrubbed; what it
     was raised from is dropped, as its message could hold anything."""
     kind, value, tb = exc_info
-    name = kind.__name__
+    name = f"{kind.__module__}.{kind.__qualname__}"
     stand_in = _STAND_INS.get(name)
-    if stand_in is None:
-        stand_in = _STAND_INS.setdefault(name, type(name, (Exception,), {}))
+    if stand_in is None:  # printed as the original: same module and name
+        made = type(kind.__name__, (Exception,), {"__module__": kind.__module__})
+        made.__qualname__ = kind.__qualname__
+        stand_in = _STAND_INS.setdefault(name, made)
     message = scrub("".join(traceback.format_exception_only(kind, value)).strip())
     return kind, stand_in(message), tb
