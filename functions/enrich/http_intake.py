@@ -225,7 +225,13 @@ def _route(request: ProxyEvent) -> str:
     return request.path
 
 
+# API Gateway's request time, in epoch milliseconds; anything outside years 1970-9999 is not one.
+_LATEST_EPOCH_MS = 253_402_300_799_999
+
+
 def _received_at(request: ProxyEvent) -> str:
     context = request.get("requestContext") or {}
     epoch_ms = context.get("timeEpoch") or context.get("requestTimeEpoch")
-    return iso_timestamp(epoch_ms) if isinstance(epoch_ms, int | float) else iso_timestamp()
+    if isinstance(epoch_ms, int | float) and 0 <= epoch_ms <= _LATEST_EPOCH_MS:
+        return iso_timestamp(epoch_ms)
+    return iso_timestamp()
