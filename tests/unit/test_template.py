@@ -1151,3 +1151,20 @@ def test_direct_mode_leaves_the_intake_queue_to_its_own_producers(deployed, name
     assert "IntakeSigningSecret" not in template["Resources"]
     assert {"Fn::GetAtt": ["IntakeQueue", "Arn"]} not in granted_on(template, "sqs:SendMessage")
     assert ("IntakeQueue" in template["Resources"]) == (name == "everything-standard")
+
+
+def test_every_number_parameter_stays_within_what_the_function_accepts(deployed):
+    """A value the template allows never stops the function at start (settings.NUMBER_RANGES)."""
+    from settings import NUMBER_RANGES
+
+    template = deployed["everything-standard"]
+    environment = function_environment(template)
+    checked = []
+    for variable, allowed in NUMBER_RANGES.items():
+        parameter = template["Parameters"][environment[variable]["Ref"]]
+        assert parameter["Type"] == "Number", variable
+        assert allowed.minimum <= parameter["MinValue"] <= parameter["MaxValue"], variable
+        assert parameter["MaxValue"] <= allowed.maximum, variable
+        assert parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"], variable
+        checked.append(variable)
+    assert len(checked) == len(NUMBER_RANGES)
