@@ -36,7 +36,9 @@ def cold_start(stack, tmp_path: Path, events: list, seconds_left: float) -> list
     return json.loads(outcomes_file.read_text())
 
 
-def test_a_cold_start_with_50_ms_left_answers_every_source_within_them(stack, tmp_path):
+def test_a_cold_start_with_50_ms_left_answers_every_source_within_them(
+    stack, function_env, tmp_path
+):
     batch = sqs_event([{"email": EMAIL}, {"email": "other@example.com"}])
     events = [
         http_api_event({"email": EMAIL}),
@@ -59,7 +61,9 @@ def test_a_cold_start_with_50_ms_left_answers_every_source_within_them(stack, tm
     assert stack.minimo.requests() == []
 
 
-def test_a_cold_start_with_enough_time_builds_the_runtime_and_forwards(stack, tmp_path):
+def test_a_cold_start_with_enough_time_builds_the_runtime_and_forwards(
+    stack, function_env, tmp_path
+):
     [http] = cold_start(stack, tmp_path, [http_api_event({"email": EMAIL})], seconds_left=5)
     assert http["result"]["statusCode"] == 202
     assert http["runtime_built"] is True
