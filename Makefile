@@ -46,8 +46,8 @@ send: install ## replay an event file's request to make serve: make send EVENT=e
 test: install ## run the whole test suite
 	$(PY) -m pytest
 
-# FUZZ_SCALE multiplies every hypothesis count in test_fuzzing.py: 2,950 examples × 4 = 11,800.
-fuzz: install ## the fuzz suite at 11,800 examples (make test runs 2,950)
+# FUZZ_SCALE multiplies every hypothesis count in test_fuzzing.py: 3,450 examples × 4 = 13,800.
+fuzz: install ## the fuzz suite at 13,800 examples (make test runs 3,450)
 	FUZZ_SCALE=4 $(PY) -m pytest tests/integration/test_fuzzing.py -p no:cacheprovider --hypothesis-show-statistics
 
 bench: install ## benchmark the handler against a naive baseline (writes docs/benchmarks.md)

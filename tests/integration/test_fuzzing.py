@@ -8,8 +8,8 @@ policy's reference reading) and every message it queues is strict JSON, which st
 checks for every message it reads. Also: Minimo's path never changes shape, and neither secrets
 nor raw emails reach the logs.
 
-`make test` runs 2,950 examples; `make fuzz` sets FUZZ_SCALE=4, which multiplies every count:
-11,800 examples (README, Testing). Also: odd shapes of every source's event (fields removed or
+`make test` runs 3,450 examples; `make fuzz` sets FUZZ_SCALE=4, which multiplies every count:
+13,800 examples (README, Testing). Also: odd shapes of every source's event (fields removed or
 replaced, as a direct invoke can send them) get a clean answer, and SQS bodies that claim to be
 queued webhooks are the edge's only when its signature verifies.
 """

@@ -252,3 +252,39 @@ def test_an_intake_queue_without_a_signing_key_stops_the_function_at_start(
     function_env(INTAKE_QUEUE_URL=stack.intake_queue_url, INTAKE_SIGNING_KEY=None)
     with pytest.raises(ConfigurationError, match="INTAKE_SIGNING_KEY"):
         invoke(typeform_delivery())
+
+
+def test_one_container_signs_what_another_accepts(stack, function_env, drain, tmp_path):
+    """Two containers as separate processes sharing the stack: the edge's container queues the
+    webhook, another enriches it; the key they share is the secret's."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    shared = {
+        "INTAKE_SIGNING_KEY": None,
+        "INTAKE_SIGNING_SECRET_ARN": stack.intake_secret_arn,
+        "WEBHOOK_SECRETS": json.dumps({"typeform": TYPEFORM_SECRET}),
+    }
+    function_env(**shared)  # this process: the intake's container
+    events_file, outcomes_file = tmp_path / "events.json", tmp_path / "outcomes.json"
+    events_file.write_text(json.dumps([typeform_delivery()]))
+    edge_env = stack.env(INTAKE_QUEUE_URL=stack.intake_queue_url, **shared)
+    driver = Path(__file__).with_name("cold_start_driver.py")
+    done = subprocess.run(  # noqa: S603 - our own driver, with this interpreter
+        [sys.executable, str(driver), str(events_file), str(outcomes_file), "10"],
+        env={"PATH": os.environ.get("PATH", ""), **edge_env},
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    [edge] = json.loads(outcomes_file.read_text())
+    assert edge["result"]["statusCode"] == 202
+    drain()
+    [message] = stack.receive_all()
+    assert message["body"]["source"]["provider"] == "typeform"
+    assert message["body"]["event_id"] == "tf-1001"
