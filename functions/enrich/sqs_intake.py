@@ -139,16 +139,22 @@ class _RecordReader:
         """Logs and counts the records not read; returns {message id: why} for each."""
         if self.refused:
             count(Metric.EVENTS_REFUSED, sum(self.refused.values()))
-            logger.warning("records refused", extra={"codes": dict(self.refused)})
+            refused = [i for i, why in self.failures.items() if why in self.refused]
+            logger.warning(
+                "records refused",
+                extra={"codes": dict(self.refused), "message_ids": refused[:SAMPLE_IDS]},
+            )
         if self.unreadable:
             count(Metric.FORWARD_FAILURES, sum(self.unreadable.values()))
+            unreadable = [i for i, why in self.failures.items() if why == UNREADABLE]
             logger.error(
                 "records could not be read",
                 extra={
                     "errors": [
                         {"error_type": kind, "raised_at": where, "records": n}
                         for (kind, where), n in self.unreadable.items()
-                    ]
+                    ],
+                    "message_ids": unreadable[:SAMPLE_IDS],
                 },
             )
         if self._keys_unavailable:
