@@ -23,6 +23,7 @@ derived from each with a fixed label, so the same material used anywhere else gi
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 from enum import Enum
@@ -83,6 +84,7 @@ class IntakeSigning:
         return keys
 
 
+@functools.lru_cache(maxsize=8)  # read per record: derive each secret's keys once
 def _derived_keys(material: str) -> tuple[bytes, ...]:
     log_redaction.remember_secrets(material.split())
     return tuple(
