@@ -31,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
 
+from local import signed_events
 from local.invoker import Invocation, configuration_error, invoke, load_handler
 from local.lambda_events import http_api_event
 from local.serve_console import ServeConsole
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         with (
             server,
             LocalStack() as stack,
-            stack.apply_env(**_function_env(stack, args.verbose, args.mode)),
+            stack.apply_env(**_function_env(stack, args.verbose, args.mode, server)),
         ):
             console = ServeConsole(verbose=args.verbose)
             problem = configuration_error()
@@ -147,11 +148,20 @@ def _listen_error(exc: OSError, host: str, port: int) -> str:
     return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
-def _function_env(stack: LocalStack, verbose: bool, mode: str = "direct") -> dict[str, str]:
+def _function_env(
+    stack: LocalStack,
+    verbose: bool,
+    mode: str = "direct",
+    server: ThreadingHTTPServer | None = None,
+) -> dict[str, str]:
     env = os.environ
     queued = {"INTAKE_QUEUE_URL": stack.intake_queue_url} if mode == "queued" else {}
+    # HubSpot signs the URL it posts to: here, this server's (a tunnel's when one is in front:
+    # set WEBHOOK_BASE_URL to its public URL).
+    host, port = server.server_address[:2] if server else ("127.0.0.1", DEFAULT_PORT)
     return {
         **queued,
+        "WEBHOOK_BASE_URL": env.get("WEBHOOK_BASE_URL", f"http://{host}:{port}"),
         "IDEMPOTENCY_TABLE": env.get("IDEMPOTENCY_TABLE", stack.table_name),
         "LOOKUP_CACHE_TTL_SECONDS": env.get("LOOKUP_CACHE_TTL_SECONDS", "0"),
         "LOG_LEVEL": env.get("LOG_LEVEL", "INFO" if verbose else "ERROR"),
@@ -210,7 +220,9 @@ def _request_handler(
             provider = path[len(PATH_PREFIX) :].strip("/")
             if not path.startswith(PATH_PREFIX) or not provider or "/" in provider:
                 self._reply(404, JSON, NOT_FOUND_BODY)
-                console.not_handled(self.command, self.path, 404, "not a webhook route")
+                console.not_handled(
+                    self.command, signed_events.shown(self.path), 404, "not a webhook route"
+                )
                 return
             try:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -218,7 +230,9 @@ def _request_handler(
                 length = -1
             if length < 0:
                 self._reply(400, JSON, json.dumps({"message": "Bad Request"}))
-                console.not_handled(self.command, self.path, 400, "invalid Content-Length")
+                console.not_handled(
+                    self.command, signed_events.shown(self.path), 400, "invalid Content-Length"
+                )
                 return
             event = http_api_event(
                 self.rfile.read(length),
@@ -236,7 +250,7 @@ def _request_handler(
                 self._reply(status, headers, body)
                 console.request(
                     self.command,
-                    self.path,
+                    signed_events.shown(self.path),  # never a token
                     status,
                     body,
                     invocation,

@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 import boto3
 
+from local.event_contract import check_message
 from local.minimo_sandbox import MinimoSandbox
 from local.moto_server import MotoServer
 from local.sales_sandbox import SalesSandbox
@@ -285,8 +286,9 @@ class LocalStack:
         With `wait_seconds`, an empty queue is polled until a first message arrives or the time
         is up; once messages arrive it is drained and the call returns.
 
-        Bodies on the output queues must be strict JSON (local/strict_json_reader.py): one that is
-        not raises NotStrictJson, so that every test which reads the queue checks it.
+        Bodies on the output queues must be strict JSON (local/strict_json_reader.py) and keep
+        the consumer's contract (local/event_contract.py): one that does not raises
+        NotStrictJson or ContractViolation, so that every test which reads the queue checks it.
         """
         url = queue_url or self.queue_url
         # What the function sends is held to the strictest reader; other queues hold anything.
@@ -319,7 +321,7 @@ class LocalStack:
                     for i, m in enumerate(messages)
                 ],
             )
-        return [
+        received = [
             {
                 "message_id": message["MessageId"],
                 "body": read_strict_json(message["Body"]) if strict else _parsed(message["Body"]),
@@ -333,6 +335,10 @@ class LocalStack:
             }
             for message in messages
         ]
+        if strict:
+            for message in received:
+                check_message(message["body"], message["attributes"])
+        return received
 
     def purge_all(self) -> None:
         """Empties every queue by receiving and deleting (PurgeQueue may run once a minute)."""

@@ -30,7 +30,9 @@ INTAKES = {
 }
 
 
-@logger.inject_lambda_context(clear_state=True)
+# log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: an event may carry a webhook token in
+# its query or Authorization header, and payloads are never logged.
+@logger.inject_lambda_context(clear_state=True, log_event=False)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=COLD_START_METRIC)
 def lambda_handler(event: Any, context: Any) -> Any:

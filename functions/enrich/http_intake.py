@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.data_classes.common import CaseInsensitiveDict
 
+import request_urls
 import strict_json
 import webhook_signatures
 from api_keys import SecretUnavailable
@@ -26,6 +27,9 @@ from queue_sender import TOO_LARGE
 from queued_webhooks import queued_message
 from refusals import Refusal
 from runtime import Runtime
+from settings import Settings
+from shared_secrets import without_secret_fields
+from signed_requests import SignedRequest
 
 _PROVIDER_IN_PATH = re.compile(r"/webhooks/([^/]{1,64})/?$")
 
@@ -134,8 +138,9 @@ def accept(request: ProxyEvent, runtime: Runtime, deadline: Deadline | None = No
     )
     provider = source["provider"]
     headers = CaseInsensitiveDict(strict_json.accepted(dict(request.headers)))
-    check_signature(runtime, provider, headers, body, deadline)
-    payload = parse_body(body, headers.get("content-type"))
+    check_signature(runtime, provider, signed_request(request, headers, body, settings), deadline)
+    # A HandshakeKey field (Wufoo, Formstack) is the sender's secret: never forwarded.
+    payload = without_secret_fields(parse_body(body, headers.get("content-type")))
     return new_delivery(
         payload,
         event_id=sender_id(headers, payload) or content_id("http", provider, payload),
@@ -166,16 +171,36 @@ def raw_body(request: ProxyEvent, max_bytes: int) -> bytes:
     return data
 
 
+def signed_request(
+    request: ProxyEvent, headers: Mapping[str, str], body: bytes, settings: Settings
+) -> SignedRequest:
+    """What the signature schemes read: a REST API's repeated headers joined with commas, as
+    the HTTP API joins them, so that a duplicated signature header is refused alike."""
+    repeated = {
+        name: ",".join(values)
+        for name, values in (request.get("multiValueHeaders") or {}).items()
+        if isinstance(values, list) and len(values) > 1
+    }
+    if repeated:
+        headers = CaseInsensitiveDict({**headers, **strict_json.accepted(repeated)})
+    event = request.raw_event
+    return SignedRequest(
+        headers=headers,
+        body=body,
+        method=request.http_method,
+        query=request_urls.query_pairs(event),
+        uri=lambda: request_urls.sender_url(event, settings.webhook_base_url),
+        content_type=headers.get("content-type"),
+    )
+
+
 def check_signature(
-    runtime: Runtime,
-    provider: str | None,
-    headers: Mapping[str, str],
-    body: bytes,
-    deadline: Deadline | None = None,
-) -> None:
-    """The request must be signed for its route (401). With no webhook secret at all: a
-    deployed function (keys in Secrets Manager) refuses with 503 unless unsigned webhooks are
-    explicitly allowed; a local run without WEBHOOK_SECRET has its checks off."""
+    runtime: Runtime, provider: str | None, request: SignedRequest, deadline: Deadline | None = None
+) -> str | None:
+    """The request must be proven for its route (401); returns the scheme that proved it. With
+    no webhook secret at all: a deployed function (keys in Secrets Manager) refuses with 503
+    unless unsigned webhooks are explicitly allowed; a local run without WEBHOOK_SECRET has its
+    checks off (None)."""
     try:
         keys = runtime.keys.current(deadline)
     except SecretUnavailable:  # fail closed: an unreadable secret never means "checks off"
@@ -183,7 +208,7 @@ def check_signature(
             503, "unavailable", "the webhook secret cannot be read; retry later"
         ) from None
     settings = runtime.settings
-    webhook_signatures.check(
+    return webhook_signatures.check(
         webhook_signatures.RouteSchemes(
             settings.signature_scheme,
             dict(settings.signature_routes),
@@ -191,8 +216,7 @@ def check_signature(
         ),
         webhook_signatures.WebhookSecrets(keys.webhook_secrets, keys.provider_webhook_secrets),
         provider,
-        headers,
-        body,
+        request,
     )
 
 

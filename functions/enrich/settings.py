@@ -6,11 +6,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from signature_schemes import AUTO, SCHEMES
+
 RELATIONSHIPS = ("self", "customer", "supplier")
-# `auto` picks the Typeform, Tally or GitHub preset when the route's provider names it.
-SIGNATURE_SCHEMES = ("auto", "standard-webhooks", "typeform", "tally", "github")
+# `auto` gives a route named after a form tool that tool's scheme (signature_schemes.py).
+SIGNATURE_SCHEMES = (AUTO, *SCHEMES)
 # SIGNATURE_ROUTES fixes a route's scheme: `provider=scheme` pairs (no `auto` there).
-ROUTE_SIGNATURE_SCHEMES = SIGNATURE_SCHEMES[1:]
+ROUTE_SIGNATURE_SCHEMES = SCHEMES
+# The public URL senders post to, before /webhooks/<provider>: a scheme, a host, maybe a path.
+_BASE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?")
 DEFAULT_MINIMO_BASE_URL = "https://api.minimo.it/public/v1"
 # The version OpenMRP's TypeScript SDK pins; the gateway refuses requests without one.
 DEFAULT_SALES_API_VERSION = "1.0.forge-preview.8"
@@ -67,6 +71,7 @@ ENVIRONMENT_VARIABLES = (
     "SIGNATURE_SCHEME",
     "SIGNATURE_ROUTES",
     "WEBHOOK_SECRETS",
+    "WEBHOOK_BASE_URL",
     "ALLOW_UNSIGNED_WEBHOOKS",
     "EMAIL_PATHS",
     "REQUIRE_EMAIL",
@@ -105,6 +110,8 @@ class Settings:
     webhook_secrets: str | None = field(default=None, repr=False)
     signature_scheme: str = "auto"
     signature_routes: tuple[tuple[str, str], ...] = ()
+    # Where senders post, when the event cannot tell (a custom domain): HubSpot signs that URL.
+    webhook_base_url: str | None = None
     # Only when no webhook secret is configured at all do unsigned requests get in, and only then.
     allow_unsigned_webhooks: bool = False
     api_keys_secret_arn: str | None = None
@@ -157,6 +164,7 @@ class Settings:
             webhook_secrets=reader.text("WEBHOOK_SECRETS"),
             signature_scheme=reader.choice("SIGNATURE_SCHEME", SIGNATURE_SCHEMES, default="auto"),
             signature_routes=reader.routes("SIGNATURE_ROUTES", ROUTE_SIGNATURE_SCHEMES),
+            webhook_base_url=reader.base_url("WEBHOOK_BASE_URL"),
             allow_unsigned_webhooks=reader.boolean("ALLOW_UNSIGNED_WEBHOOKS", default=False),
             api_keys_secret_arn=reader.text("API_KEYS_SECRET_ARN"),
             email_paths=reader.csv("EMAIL_PATHS"),
@@ -261,6 +269,15 @@ class _EnvReader:
                 f"{name} must not be {output_queue}: enriched events would be enriched again"
             )
         return url
+
+    def base_url(self, name: str) -> str | None:
+        value = self.text(name)
+        if value is not None and not _BASE_URL.fullmatch(value):
+            raise ConfigurationError(
+                f"{name} must be the URL before /webhooks/<provider>, such as"
+                " https://hooks.example.com/forms (no query)"
+            )
+        return value.rstrip("/") if value else None
 
     def choice(self, name: str, allowed: tuple[str, ...], *, default: str) -> str:
         value = (self.text(name) or default).lower()

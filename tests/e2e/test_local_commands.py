@@ -189,6 +189,16 @@ def test_serve_in_queued_mode_answers_at_once_and_prints_the_batch():
         assert serve.line_with("intake batch of 1: 1 forwarded, 0 back to the queue")
         enriched = serve.next_line()
         assert "event_id=queued-e2e-1  enriched  relationship=supplier" in enriched
+        again = requests.post(
+            f"{serve.url}/webhooks/website",
+            data={"email": "supplier@partner.example"},
+            headers={"webhook-id": "queued-e2e-1"},
+            timeout=30,
+        )
+        assert again.json() == {"event_id": "queued-e2e-1", "status": "queued"}
+        replay = serve.line_with("POST /webhooks/website")
+        assert "queued for enrichment" not in replay
+        assert "duplicate delivery: the first answer replayed, nothing queued" in replay
 
 
 def test_send_replays_an_event_file_and_the_same_delivery_again_is_a_replay():
@@ -243,6 +253,52 @@ def test_send_replays_a_signed_base64_webhook_byte_for_byte(tmp_path: Path):
         assert refused.returncode == 0  # a 4xx is the function's answer, not a failure
 
 
+def test_send_signs_each_sample_as_its_tool_does_and_never_shows_the_secret():
+    secrets = {
+        "hubspot": "e2e-hubspot-client-secret",
+        "jotform": "e2e-jotform-url-token",
+        "microsoft-forms": "e2e-power-automate-token",
+    }
+    with _serve("--port", "0", env={"WEBHOOK_SECRETS": json.dumps(secrets)}) as serve:
+        cases = [
+            ("events/http-api-hubspot.json", "hubspot", "hubspot"),
+            ("events/http-api-jotform-multipart.json", "auto", "jotform"),
+            ("events/rest-api-microsoft-forms.json", "bearer", "microsoft-forms"),
+        ]
+        for event, sign, provider in cases:
+            sent = _run(
+                "local.send",
+                event,
+                "--url",
+                f"{serve.url}/webhooks/{{provider}}",  # the WebhookUrl output, as printed
+                "--sign",
+                sign,
+                env={"WEBHOOK_SIGNING_SECRET": secrets[provider]},
+            )
+            assert "202 Accepted" in sent.stdout, sent.stdout + sent.stderr
+            line = serve.line_with(f"POST /webhooks/{provider}")
+            assert line.startswith("202 "), line
+            for secret in secrets.values():
+                assert secret not in sent.stdout + sent.stderr + line
+            if provider == "jotform":
+                assert "/webhooks/jotform?token=***" in line
+                assert "/webhooks/jotform?token=***" in sent.stdout
+        wrong = _run(
+            "local.send",
+            "events/http-api-hubspot.json",
+            "--port",
+            serve.url.rsplit(":", 1)[1],
+            "--sign",
+            "hubspot",
+            env={"WEBHOOK_SIGNING_SECRET": "not-the-client-secret"},
+        )
+        assert "401 Unauthorized" in wrong.stdout
+        assert "the signature does not match" in wrong.stdout
+    unset = _run("local.send", "events/http-api-hubspot.json", "--sign", "hubspot")
+    assert unset.returncode == 2
+    assert "--sign needs the secret in $WEBHOOK_SIGNING_SECRET" in unset.stderr
+
+
 def test_send_explains_each_mistake(tmp_path: Path):
     port = _free_port()
     nowhere = _run("local.send", "events/http-api-typeform.json", env={"PORT": str(port)})
@@ -255,9 +311,10 @@ def test_send_explains_each_mistake(tmp_path: Path):
     assert batch.returncode == 2
     assert "it is an SQS batch" in batch.stderr
     assert "make invoke EVENT=" in batch.stderr
-    missing = _run("local.send", "captured.json")
+    absent = tmp_path / "never-captured.json"  # never a file the repo might hold
+    missing = _run("local.send", str(absent))
     assert missing.returncode == 2
-    assert "captured.json: no such file" in missing.stderr
+    assert f"{absent}: no such file" in missing.stderr
     broken = tmp_path / "captured.json"
     broken.write_text("{'not': 'json'}")
     invalid = _run("local.send", str(broken))
@@ -265,6 +322,21 @@ def test_send_explains_each_mistake(tmp_path: Path):
     assert "is not valid JSON" in invalid.stderr
     for run in (nowhere, batch, missing, invalid):
         assert "Traceback" not in run.stderr
+
+
+def test_send_says_when_the_event_is_not_for_a_webhook_route(tmp_path: Path):
+    """As `sam local generate-event apigateway http-api-proxy` makes one: path /my/path."""
+    event = json.loads((ROOT / "events" / "http-api-tally.json").read_text())
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/my/path"
+    event.pop("pathParameters", None)
+    (tmp_path / "generated.json").write_text(json.dumps(event))
+    with _serve("--port", "0") as serve:
+        port = serve.url.rsplit(":", 1)[1]
+        run = _run("local.send", str(tmp_path / "generated.json"), "--port", port)
+        assert run.stdout.splitlines()[1] == "404 Not Found"
+        assert run.returncode == 1
+        assert "/my/path is not a webhook route" in run.stderr
+        assert "POST /webhooks/<provider>" in run.stderr
 
 
 def test_serve_names_a_configuration_error_once_and_answers_502_as_api_gateway():

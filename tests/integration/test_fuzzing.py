@@ -8,8 +8,8 @@ policy's reference reading) and every message it queues is strict JSON, which st
 checks for every message it reads. Also: Minimo's path never changes shape, and neither secrets
 nor raw emails reach the logs.
 
-`make test` runs 3,450 examples; `make fuzz` sets FUZZ_SCALE=4, which multiplies every count:
-13,800 examples (README, Testing). Also: odd shapes of every source's event (fields removed or
+`make test` runs 3,650 examples; `make fuzz` sets FUZZ_SCALE=4, which multiplies every count:
+14,600 examples (README, Testing). Also: odd shapes of every source's event (fields removed or
 replaced, as a direct invoke can send them) get a clean answer, and SQS bodies that claim to be
 queued webhooks are the edge's only when its signature verifies.
 """
@@ -28,6 +28,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from email_addresses import normalise_email
+from local import signed_events
 from local.lambda_events import (
     eventbridge_event,
     function_url_event,
@@ -221,6 +222,71 @@ def test_logs_hold_no_secrets_and_no_raw_emails(
     normalised = normalise_email(candidate) or candidate
     assert normalised not in logs
     assert candidate not in logs
+
+
+TOOL_SECRETS = {
+    "hubspot": "fuzz-hubspot-secret-0a1b",
+    "webflow": "fuzz-webflow-secret-2c3d",
+    "formstack": "fuzz-formstack-key-4e5f",
+    "wufoo": "fuzz-wufoo-handshake-6a7b",
+    "jotform": "fuzz-jotform-token-8c9d",
+    "zapier": "fuzz-zapier-token-0e1f",
+}
+tool_headers = st.dictionaries(
+    st.sampled_from(
+        [
+            "x-hubspot-signature-v3",
+            "x-hubspot-request-timestamp",
+            "x-webflow-signature",
+            "x-webflow-timestamp",
+            "x-fs-signature",
+            "authorization",
+            "content-type",
+        ]
+    ),
+    st.one_of(st.text(max_size=60), st.just("9" * 8192), st.just("Bearer " + "A" * 8185)),
+    max_size=3,
+)
+
+
+@pytest.fixture
+def tools_env(function_env):
+    function_env(WEBHOOK_SECRETS=json.dumps(TOOL_SECRETS), ALLOW_UNSIGNED_WEBHOOKS=None)
+
+
+@settings(FUZZ, max_examples=examples(200))
+@given(
+    provider=st.sampled_from(sorted(TOOL_SECRETS)),
+    body=bodies,
+    sign=st.booleans(),
+    extra=tool_headers,
+    query=st.text(max_size=40),
+)
+def test_form_tool_routes_forward_only_what_their_tool_proved(
+    stack, invoke, tools_env, function_logs, provider, body, sign, extra, query
+):
+    event = http_api_event(body, provider=provider, content_type="application/json")
+    event["rawQueryString"] = query
+    if sign:
+        scheme, bearer = signed_events.tool_scheme(provider)
+        signed_events.sign_event(event, scheme, TOOL_SECRETS[provider], bearer=bearer)
+    tampered = bool(extra)
+    event["headers"].update(extra)
+    before = len(function_logs())
+    result = invoke(event)
+    forwarded = drain(stack)
+    logs = function_logs()[before:]
+    assert result["statusCode"] in DOCUMENTED
+    if not sign:
+        assert result["statusCode"] == 401
+    if result["statusCode"] != 202:
+        assert forwarded == []
+    elif not tampered:
+        assert len(forwarded) == 1
+    for secret in TOOL_SECRETS.values():
+        assert secret not in logs
+        assert secret not in result["body"]
+        assert secret not in json.dumps(forwarded)
 
 
 @settings(FUZZ, max_examples=examples(150))

@@ -1019,6 +1019,81 @@ def test_signature_routes_parameter_agrees_with_the_function(
             Settings.from_env(env)
 
 
+def test_the_template_offers_every_scheme_the_function_knows(sam_template):
+    from settings import ROUTE_SIGNATURE_SCHEMES, SIGNATURE_SCHEMES
+
+    parameters = sam_template["Parameters"]
+    assert parameters["SignatureScheme"]["AllowedValues"] == list(SIGNATURE_SCHEMES)
+    pattern = parameters["SignatureRoutes"]["AllowedPattern"]
+    for scheme in ROUTE_SIGNATURE_SCHEMES:
+        assert re.fullmatch(pattern, f"jotform={scheme},a.b~c={scheme}"), scheme
+
+
+@pytest.mark.parametrize(
+    ("value", "template_accepts", "function_accepts"),
+    [
+        ("", True, True),
+        ("https://hooks.example.com", True, True),
+        ("https://hooks.example.com/forms/", True, True),
+        ("https://hooks.example.com:8443/a/b", True, True),
+        ("http://127.0.0.1:3000", False, True),  # local runs only
+        ("https://hooks.example.com/forms?x=1", False, False),
+        ("hooks.example.com/forms", False, False),
+        ("https://hooks example.com", False, False),
+    ],
+)
+def test_webhook_base_url_parameter_agrees_with_the_function(
+    sam_template, deployed, value, template_accepts, function_accepts
+):
+    from settings import ConfigurationError, Settings
+
+    pattern = sam_template["Parameters"]["WebhookBaseUrl"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is template_accepts
+    env = {"OUTPUT_QUEUE_URL": "q", "SALES_API_BASE_URL": "s", "WEBHOOK_BASE_URL": value}
+    if function_accepts:
+        Settings.from_env(env)
+    else:
+        with pytest.raises(ConfigurationError, match="WEBHOOK_BASE_URL"):
+            Settings.from_env(env)
+    for template in deployed.values():
+        variables = template["Resources"]["EnrichFunction"]["Properties"]["Environment"]
+        assert variables["Variables"]["WEBHOOK_BASE_URL"] == {"Ref": "WebhookBaseUrl"}
+
+
+# What the access log may hold: none of these carries the query string or a request header but
+# User-Agent (docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables).
+ACCESS_LOG_VARIABLES = {
+    "$context.requestId",
+    "$context.identity.sourceIp",
+    "$context.requestTime",
+    "$context.httpMethod",
+    "$context.routeKey",
+    "$context.path",
+    "$context.status",
+    "$context.protocol",
+    "$context.responseLength",
+    "$context.identity.userAgent",
+    "$context.integrationStatus",
+    "$context.integrationLatency",
+    "$context.integrationErrorMessage",
+}
+
+
+def access_log_leaks(template: dict[str, Any]) -> set[str]:
+    """Variables in the HTTP API's access log format outside ACCESS_LOG_VARIABLES."""
+    [stage] = resources(template, "AWS::ApiGatewayV2::Stage").values()
+    log_format = stage["Properties"]["AccessLogSettings"]["Format"]
+    return set(re.findall(r"\$[A-Za-z.]+", log_format)) - ACCESS_LOG_VARIABLES
+
+
+def test_no_token_reaches_the_access_log(everything):
+    assert access_log_leaks(everything) == set()
+    leaky = copy.deepcopy(everything)
+    [stage] = resources(leaky, "AWS::ApiGatewayV2::Stage").values()
+    stage["Properties"]["AccessLogSettings"]["Format"] += ',"auth":"$request.header.authorization"'
+    assert access_log_leaks(leaky) == {"$request.header.authorization"}
+
+
 # --- alarms on time ------------------------------------------------------------------------------
 def test_an_alarm_fires_at_80_percent_of_the_timeout(everything):
     timeout_ms = everything["Resources"]["EnrichFunction"]["Properties"]["Timeout"] * 1000
