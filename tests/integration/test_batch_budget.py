@@ -132,6 +132,15 @@ MESSAGES = [
 ]
 
 
+def messages_waiting(stack) -> int:
+    """Counted, not read: these test messages are not enriched events, which receive_all holds
+    every output message to."""
+    attributes = stack.client("sqs").get_queue_attributes(
+        QueueUrl=stack.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
 def messages(count: int = 25) -> list:
     from queue_sender import OutgoingMessage
 
@@ -168,4 +177,4 @@ def test_entries_sqs_refused_are_still_tried_again_alone(stack, function_env):
     finally:
         proxy.stop()
     assert calls == [10, 1]
-    assert len(stack.receive_all()) == 10
+    assert messages_waiting(stack) == 10
