@@ -11,7 +11,7 @@ than dropping it.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
@@ -73,4 +73,16 @@ def _received_at(event: dict[str, Any]) -> str | None:
         return None
     if not (isinstance(time, str) and _RFC3339.fullmatch(time) and _is_a_moment(time)):
         raise Refusal(400, "bad_request", "an EventBridge event's time is an RFC 3339 timestamp")
-    return time.replace("+00:00", "Z")
+    return _in_utc(time)
+
+
+_NANOSECONDS = re.compile(r"\.\d{7,}")  # beyond what the contract's timestamps carry (6 digits)
+
+
+def _in_utc(time: str) -> str:
+    """`received_at` is UTC with a Z (the consumer's contract): EventBridge sends that already;
+    an offset another producer gave is turned into it, to the precision it had."""
+    if time.endswith("Z") and not _NANOSECONDS.search(time):
+        return time
+    moment = datetime.fromisoformat(time).astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds" if "." in time else "seconds")[:-6] + "Z"

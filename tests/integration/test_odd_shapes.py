@@ -66,11 +66,22 @@ def test_an_odd_eventbridge_event_is_refused(stack, invoke, change):
     assert_nothing_happened(stack)
 
 
-def test_eventbridge_time_in_any_rfc_3339_form_is_kept(stack, invoke):
-    for time in ("2026-11-28T10:00:01Z", "2026-11-28T11:00:01.123+01:00"):
+def test_eventbridge_time_in_any_rfc_3339_form_is_kept_in_utc(stack, invoke):
+    times = (
+        "2026-11-28T10:00:01Z",
+        "2026-11-28T11:00:02.123+01:00",
+        "2026-11-28T04:30:03-05:30",
+        "2026-11-28T10:00:04.123456789Z",
+    )
+    for time in times:
         assert invoke(changed(EVENTBRIDGE, lambda e, t=time: e.update(time=t)))
     received = sorted(m["body"]["received_at"] for m in stack.receive_all())
-    assert received == ["2026-11-28T10:00:01Z", "2026-11-28T11:00:01.123+01:00"]
+    assert received == [
+        "2026-11-28T10:00:01Z",
+        "2026-11-28T10:00:02.123Z",
+        "2026-11-28T10:00:03Z",
+        "2026-11-28T10:00:04.123Z",
+    ]
 
 
 HTTP = http_api_event({"email": EMAIL})
