@@ -49,8 +49,8 @@ send: install ## replay an event file's request: make send EVENT=events/... [URL
 test: install $(LAMBDA_RUNTIME)/.installed ## run the whole test suite
 	$(PY) -m pytest
 
-# FUZZ_SCALE multiplies every hypothesis count in test_fuzzing.py: 3,150 examples × 4 = 12,600.
-fuzz: install ## the fuzz suite at 12,600 examples (make test runs 3,150)
+# FUZZ_SCALE multiplies every hypothesis count in test_fuzzing.py: 3,650 examples × 4 = 14,600.
+fuzz: install ## the fuzz suite at 14,600 examples (make test runs 3,650)
 	FUZZ_SCALE=4 $(PY) -m pytest tests/integration/test_fuzzing.py -p no:cacheprovider --hypothesis-show-statistics
 
 bench: install ## benchmarks against a naive baseline (WRITE=1 also rewrites docs/benchmarks.md)

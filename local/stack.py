@@ -47,6 +47,7 @@ INTAKE_DLQ = "webhook-intake-dlq"
 # The template's intake queue waits 120 s before a failed record comes back; locally, 10 s.
 INTAKE_VISIBILITY_SECONDS = 10
 SECRET_NAME = "webhook-enrichment/api-keys"  # noqa: S105 - a name, not a secret
+INTAKE_SECRET_NAME = "webhook-enrichment/intake-signing-key"  # noqa: S105 - a name
 TABLE = "webhook-idempotency"
 FUNCTION_ID = "EnrichFunction"  # the function's logical ID in template.yaml
 _AWS_ENV = {
@@ -60,7 +61,8 @@ _AWS_ENV = {
 class LocalStack:
     """Attributes once started: moto_url; minimo and sales (the sandboxes, driven in-process) and
     minimo_control / sales_control (the same over HTTP); queue_url, dlq_url, fifo_queue_url,
-    intake_queue_url, intake_dlq_url, secret_arn, table_name; data (the seed) and webhook_secret.
+    intake_queue_url, intake_dlq_url, secret_arn, intake_secret_arn, table_name; data (the seed),
+    webhook_secret and intake_signing_key.
 
     moto keeps its state per process, not per server: stacks started in one process share their
     queues, secret and table, so a stack adopts the resources an earlier one created.
@@ -83,6 +85,9 @@ class LocalStack:
         self.sales = SalesSandbox(self.data["sales"])
         # As Standard Webhooks senders issue them: whsec_ and 24 random bytes in base64.
         self.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+        # What signs queued webhooks (functions/enrich/intake_signing.py), as the template's
+        # generated secret: 64 letters and digits. The secret `intake_secret_arn` holds it too.
+        self.intake_signing_key = secrets.token_hex(32)
         self._moto = MotoServer()  # refuses the characters real SQS refuses
         self._clients: dict[str, Any] = {}
         self._controls: dict[str, SandboxControl] = {}
@@ -146,6 +151,7 @@ class LocalStack:
             "SALES_API_BASE_URL": self.sales.url,
             "MINIMO_API_KEY": self.minimo_api_key,
             "SALES_API_KEY": self.sales_api_key,
+            "INTAKE_SIGNING_KEY": self.intake_signing_key,
             "AWS_ENDPOINT_URL": self.moto_url,
             **_AWS_ENV,
             **self.POWERTOOLS_ENV,
@@ -214,6 +220,7 @@ class LocalStack:
             },
         )["QueueUrl"]
         self.secret_arn = self._create_secret()
+        self.intake_secret_arn = self._create_intake_secret()
         self.table_name = self._create_table()
 
     def _create_secret(self) -> str:
@@ -232,6 +239,20 @@ class LocalStack:
         else:
             secretsmanager.put_secret_value(SecretId=SECRET_NAME, SecretString=value)
         return stored["ARN"]
+
+    def _create_intake_secret(self) -> str:
+        """The intake signing key's secret, holding this stack's key (a plain string, as the
+        template's GenerateSecretString makes it)."""
+        secretsmanager = self.client("secretsmanager")
+        try:
+            return secretsmanager.create_secret(
+                Name=INTAKE_SECRET_NAME, SecretString=self.intake_signing_key
+            )["ARN"]
+        except secretsmanager.exceptions.ResourceExistsException:
+            secretsmanager.put_secret_value(
+                SecretId=INTAKE_SECRET_NAME, SecretString=self.intake_signing_key
+            )
+            return secretsmanager.describe_secret(SecretId=INTAKE_SECRET_NAME)["ARN"]
 
     def _create_table(self) -> str:
         """The table Powertools' idempotency utility expects: key `id`, TTL on `expiration`."""
@@ -264,7 +285,8 @@ class LocalStack:
     def receive_all(
         self, queue_url: str | None = None, wait_seconds: float = 0.0
     ) -> list[dict[str, Any]]:
-        """Drains a queue: every message, its attributes, and (FIFO) its group and dedup ids.
+        """Drains a queue: every message (its body parsed, and as `text`), its attributes, and
+        (FIFO) its group and dedup ids.
 
         With `wait_seconds`, an empty queue is polled until a first message arrives or the time
         is up; once messages arrive it is drained and the call returns.
@@ -308,6 +330,7 @@ class LocalStack:
             {
                 "message_id": message["MessageId"],
                 "body": read_strict_json(message["Body"]) if strict else _parsed(message["Body"]),
+                "text": message["Body"],  # as sent: what a signature covers
                 "attributes": {
                     name: value["StringValue"]
                     for name, value in message.get("MessageAttributes", {}).items()

@@ -21,6 +21,43 @@ DEFAULT_SALES_API_VERSION = "1.0.forge-preview.8"
 # OpenMRP allows 20 requests per second per client.
 DEFAULT_SALES_API_MAX_RPS = 20.0
 _HEADER_VALUE = re.compile(r"[!-~]{1,128}")  # printable ASCII, no spaces: safe in a header
+# A number as people write one: no `inf`, `nan`, `1_000` or non-ASCII digits, which float() takes.
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRange:
+    """The values a number setting may take (README, Configuration): outside it, the function
+    refuses to start, naming the variable."""
+
+    minimum: float
+    maximum: float
+    whole: bool = False  # a count: 3 or 3.0, never 2.5
+
+    def describe(self) -> str:
+        kind = "a whole number" if self.whole else "a number"
+        return f"{kind} from {shown(self.minimum)} to {shown(self.maximum)}"
+
+
+def shown(value: float) -> str:
+    """As the README writes a range's ends: 0.05, 256, 6,291,456."""
+    return f"{int(value):,}" if value.is_integer() else f"{value:g}"
+
+
+# Every number setting and its range. The template's parameters allow the same ranges (or, for
+# MAX_BODY_BYTES, a narrower one: deployed, the enriched event must fit in one SQS message).
+NUMBER_RANGES = {
+    # Each lookup attempt; the function's 15 s timeout leaves no use for a longer one.
+    "HTTP_TIMEOUT_SECONDS": NumberRange(0.05, 10),
+    "LOOKUP_MAX_ATTEMPTS": NumberRange(1, 10, whole=True),
+    "LOOKUP_CACHE_TTL_SECONDS": NumberRange(0, 3600),
+    # Worker threads per API and connections per pool: each one costs memory in every container.
+    "MAX_CONCURRENCY": NumberRange(1, 256, whole=True),
+    # Lambda takes at most 6 MiB in a synchronous invocation: no larger body can arrive.
+    "MAX_BODY_BYTES": NumberRange(1, 6_291_456, whole=True),
+    "SALES_API_MAX_RPS": NumberRange(0, 10_000),
+    "MINIMO_API_MAX_RPS": NumberRange(0, 10_000),
+}
 
 # Every variable the function reads; the template tests check template.yaml sets them.
 ENVIRONMENT_VARIABLES = (
@@ -51,6 +88,8 @@ ENVIRONMENT_VARIABLES = (
     "IDEMPOTENCY_TABLE",
     "MAX_BODY_BYTES",
     "INTAKE_QUEUE_URL",
+    "INTAKE_SIGNING_KEY",
+    "INTAKE_SIGNING_SECRET_ARN",
 )
 
 
@@ -93,11 +132,20 @@ class Settings:
     max_body_bytes: int = 262_144
     # Queued mode: HTTP webhooks are checked, put on this queue and answered at once.
     intake_queue_url: str | None = None
+    # What signs the webhooks the edge queues (intake_signing.py): a key, for local runs, or
+    # the Secrets Manager secret that holds it, as deployed.
+    intake_signing_key: str | None = field(default=None, repr=False)
+    intake_signing_secret_arn: str | None = None
 
     @property
     def webhook_mode(self) -> str:
         """`queued` when HTTP webhooks go to the intake queue first, else `direct`."""
         return "queued" if self.intake_queue_url else "direct"
+
+    @property
+    def intake_signing(self) -> bool:
+        """Whether queued webhooks can be signed and checked (intake_signing.py)."""
+        return bool(self.intake_signing_key or self.intake_signing_secret_arn)
 
     @property
     def fifo_queue(self) -> bool:
@@ -106,7 +154,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         reader = _EnvReader(env)
-        return cls(
+        settings = cls(
             output_queue_url=reader.required("OUTPUT_QUEUE_URL"),
             sales_api_base_url=reader.required("SALES_API_BASE_URL").rstrip("/"),
             minimo_base_url=(reader.text("MINIMO_BASE_URL") or DEFAULT_MINIMO_BASE_URL).rstrip("/"),
@@ -129,14 +177,22 @@ class Settings:
             relationship_precedence=reader.relationships(
                 "RELATIONSHIP_PRECEDENCE", default=RELATIONSHIPS
             ),
-            http_timeout_seconds=reader.number("HTTP_TIMEOUT_SECONDS", 3.0, minimum=0.05),
-            lookup_max_attempts=int(reader.number("LOOKUP_MAX_ATTEMPTS", 3, minimum=1)),
-            lookup_cache_ttl_seconds=reader.number("LOOKUP_CACHE_TTL_SECONDS", 60.0, minimum=0),
-            max_concurrency=int(reader.number("MAX_CONCURRENCY", 16, minimum=1)),
+            http_timeout_seconds=reader.number("HTTP_TIMEOUT_SECONDS", 3.0),
+            lookup_max_attempts=int(reader.number("LOOKUP_MAX_ATTEMPTS", 3)),
+            lookup_cache_ttl_seconds=reader.number("LOOKUP_CACHE_TTL_SECONDS", 60.0),
+            max_concurrency=int(reader.number("MAX_CONCURRENCY", 16)),
             idempotency_table=reader.text("IDEMPOTENCY_TABLE"),
-            max_body_bytes=int(reader.number("MAX_BODY_BYTES", 262_144, minimum=1)),
-            intake_queue_url=reader.text("INTAKE_QUEUE_URL"),
+            max_body_bytes=int(reader.number("MAX_BODY_BYTES", 262_144)),
+            intake_queue_url=reader.intake_queue("INTAKE_QUEUE_URL", "OUTPUT_QUEUE_URL"),
+            intake_signing_key=reader.text("INTAKE_SIGNING_KEY"),
+            intake_signing_secret_arn=reader.text("INTAKE_SIGNING_SECRET_ARN"),
         )
+        if settings.intake_queue_url and not settings.intake_signing:
+            raise ConfigurationError(
+                "INTAKE_QUEUE_URL needs INTAKE_SIGNING_KEY (deployed: INTAKE_SIGNING_SECRET_ARN):"
+                " the intake queue trusts only webhooks the function itself signed"
+            )
+        return settings
 
 
 class _EnvReader:
@@ -166,16 +222,19 @@ class _EnvReader:
             return False
         raise ConfigurationError(f"{name} must be true or false")
 
-    def number(self, name: str, default: float, *, minimum: float) -> float:
+    def number(self, name: str, default: float) -> float:
+        """The variable's value within its range in NUMBER_RANGES; `default` when unset."""
         value = self.text(name)
         if value is None:
             return default
-        try:
-            number = float(value)
-        except ValueError:
-            raise ConfigurationError(f"{name} must be a number") from None
-        if not number >= minimum:  # also rejects NaN
-            raise ConfigurationError(f"{name} must be at least {minimum:g}")
+        allowed = NUMBER_RANGES[name]
+        if not _NUMBER.fullmatch(value):
+            raise ConfigurationError(f"{name} must be {allowed.describe()}")
+        number = float(value)  # 1e400 reads as inf, which the range check below refuses
+        if not allowed.minimum <= number <= allowed.maximum or (
+            allowed.whole and not number.is_integer()
+        ):
+            raise ConfigurationError(f"{name} must be {allowed.describe()}")
         return number
 
     def header_value(self, name: str) -> str | None:
@@ -194,10 +253,22 @@ class _EnvReader:
         """Requests per second; `0` (or unset with no default) turns pacing off."""
         if self.text(name) is None:
             return default
-        rate = self.number(name, 0.0, minimum=0)
-        if rate > 1_000_000:  # also rejects inf
-            raise ConfigurationError(f"{name} must be at most 1000000")
-        return rate or None
+        return self.number(name, 0.0) or None
+
+    def intake_queue(self, name: str, output_queue: str) -> str | None:
+        """A standard queue, not the output queue. FIFO is refused: webhooks arrive in no order
+        worth keeping (senders retry out of order), each would need a MessageGroupId, and one
+        record handed back to wait out a rate limit would hold up its whole group."""
+        url = self.text(name)
+        if url is None:
+            return None
+        if url.endswith(".fifo"):
+            raise ConfigurationError(f"{name} must be a standard queue, not a FIFO (.fifo) queue")
+        if url == self.text(output_queue):
+            raise ConfigurationError(
+                f"{name} must not be {output_queue}: enriched events would be enriched again"
+            )
+        return url
 
     def base_url(self, name: str) -> str | None:
         value = self.text(name)

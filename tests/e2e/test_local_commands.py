@@ -58,11 +58,13 @@ def test_demo_exits_1_and_names_the_samples_that_raised():
     files = ["events/http-api-tally.json", "events/direct-invoke.json"]
     run = _run("local.demo", *files, env={"HTTP_TIMEOUT_SECONDS": "abc"})
     assert run.returncode == 1
-    assert "answer  raised ConfigurationError: HTTP_TIMEOUT_SECONDS must be a number" in run.stdout
-    assert "2 of 2 samples raised unexpectedly" in run.stderr
-    assert "HTTP_TIMEOUT_SECONDS must be a number: http-api-tally.json, direct-invoke.json" in (
-        run.stderr
+    assert (
+        "answer  raised ConfigurationError: HTTP_TIMEOUT_SECONDS must be a number from 0.05 to 10"
+        in run.stdout
     )
+    assert "2 of 2 samples raised unexpectedly" in run.stderr
+    refused = "HTTP_TIMEOUT_SECONDS must be a number from 0.05 to 10"
+    assert f"{refused}: http-api-tally.json, direct-invoke.json" in run.stderr
     assert "Traceback" not in run.stdout + run.stderr
 
 
@@ -115,7 +117,7 @@ def test_invoke_exits_1_when_the_function_raises():
     run = _run("local.invoke", "events/http-api-tally.json", env={"HTTP_TIMEOUT_SECONDS": "abc"})
     assert run.returncode == 1
     assert "the function raised" in run.stdout
-    assert "ConfigurationError: HTTP_TIMEOUT_SECONDS must be a number" in run.stdout
+    assert "ConfigurationError: HTTP_TIMEOUT_SECONDS must be a number from 0.05 to 10" in run.stdout
     assert "output queue: nothing arrived" in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
     assert run.stderr == ""
@@ -349,7 +351,7 @@ def test_send_says_when_the_event_is_not_for_a_webhook_route(tmp_path: Path):
 def test_serve_names_a_configuration_error_once_and_answers_502_as_api_gateway():
     with _serve("--port", "0", env={"HTTP_TIMEOUT_SECONDS": "abc"}) as serve:
         assert serve.line_with("configuration error:") == (
-            "configuration error: HTTP_TIMEOUT_SECONDS must be a number"
+            "configuration error: HTTP_TIMEOUT_SECONDS must be a number from 0.05 to 10"
         )
         for _ in range(2):
             answer = requests.post(

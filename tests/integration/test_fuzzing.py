@@ -8,8 +8,10 @@ policy's reference reading) and every message it queues is strict JSON, which st
 checks for every message it reads. Also: Minimo's path never changes shape, and neither secrets
 nor raw emails reach the logs.
 
-`make test` runs 3,150 examples; `make fuzz` sets FUZZ_SCALE=4, which multiplies every count:
-12,600 examples (docs/testing.md).
+`make test` runs 3,650 examples; `make fuzz` sets FUZZ_SCALE=4, which multiplies every count:
+14,600 examples (docs/testing.md). Also: odd shapes of every source's event (fields removed or
+replaced, as a direct invoke can send them) get a clean answer, and SQS bodies that claim to be
+queued webhooks are the edge's only when its signature verifies.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from local.lambda_events import (
     function_url_event,
     http_api_event,
     rest_api_event,
+    sqs_event,
     sqs_record,
 )
 from refusals import Refusal
@@ -44,6 +47,8 @@ from tests.wire_strategies import (
     json_documents,
     json_object_documents,
     multipart_bodies,
+    odd_shapes,
+    queued_claims,
     reference_reading,
 )
 
@@ -432,3 +437,81 @@ def test_eventbridge_and_direct_events_get_documented_answers(stack, invoke, doc
     [message] = drain(stack)
     assert message["body"]["event_id"] == answer["event_id"]
     assert message["body"]["payload"] == expected
+
+
+# --- odd shapes of every source, and bodies that claim the queued schema -----------------------
+
+ODD_BASES = {
+    "http-v2": http_api_event({"email": EMAIL}),
+    "http-v1": rest_api_event({"email": EMAIL}),
+    "function-url": function_url_event({"email": EMAIL}),
+    "sqs": sqs_event([{"email": EMAIL}, {"email": "other@example.com"}]),
+    "eventbridge": eventbridge_event({"email": EMAIL}, event_id="odd-eb"),
+}
+
+
+@settings(FUZZ, max_examples=examples(300))
+@given(data=st.data(), base=st.sampled_from(sorted(ODD_BASES)))
+def test_odd_shapes_of_every_source_get_a_clean_answer(stack, invoke, data, base):
+    """Never a KeyError or AttributeError: a documented answer, or a raised Refusal (400) for
+    the sources whose answer to a refusal is an error."""
+    from event_sources import source_kind
+
+    event = data.draw(odd_shapes(ODD_BASES[base]))
+    kind = source_kind(event)
+    refused: Refusal | None = None
+    try:
+        result = invoke(event)
+    except Refusal as refusal:
+        refused = refusal
+    if refused is not None:
+        assert kind != "http", "HTTP answers its refusals"
+        assert (refused.status, refused.code) == (400, "bad_request"), refused.message
+        assert drain(stack) == []
+        return
+    if kind == "http":
+        assert result["statusCode"] in DOCUMENTED_HERE
+        answer = json.loads(result["body"])
+        assert set(answer) in ({"event_id", "status"}, {"error"})
+    elif kind == "sqs":
+        assert set(result) == {"batchItemFailures"}
+        ids = {r["messageId"] for r in event["Records"]}
+        assert {f["itemIdentifier"] for f in result["batchItemFailures"]} <= ids
+    else:
+        assert set(result) == {"event_id", "status"}
+    drain(stack)
+
+
+ODD_SIGNATURES = ["none", "valid", "made-up", "not-v1"]
+
+
+@settings(FUZZ, max_examples=examples(200))
+@given(claim=queued_claims(), signature=st.sampled_from(ODD_SIGNATURES))
+def test_bodies_claiming_the_queued_schema_are_the_edges_only_when_signed(
+    stack, invoke, claim, signature
+):
+    text = json.dumps(claim)
+    record = sqs_record(text)
+    value = {
+        "none": None,
+        "valid": signing.intake_signature(stack.intake_signing_key, text),
+        "made-up": "v1=" + base64.b64encode(text.encode()[:32].ljust(32, b"x")).decode(),
+        "not-v1": "sha256=" + "0" * 64,
+    }[signature]
+    if value is not None:
+        record["messageAttributes"] = {
+            "intake_signature": {"stringValue": value, "dataType": "String"}
+        }
+    result = invoke({"Records": [record]})
+    failed = bool(result["batchItemFailures"])
+    forwarded = drain(stack)
+    ordinary = {"kind": "sqs", "queue": "webhook-intake"}
+    if signature == "valid":  # the edge's own: forwarded as it says, or refused if malformed
+        assert [m["body"]["source"] for m in forwarded] in ([claim.get("source")], [])
+        assert failed == (forwarded == [])
+    elif signature == "made-up":  # a signature no key verifies: never forwarded
+        assert failed
+        assert forwarded == []
+    else:  # unsigned: an ordinary submission of its queue, whatever it claims
+        assert all(m["body"]["source"] == ordinary for m in forwarded)
+        assert failed == (forwarded == [])

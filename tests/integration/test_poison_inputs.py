@@ -116,7 +116,7 @@ def test_a_record_nothing_foresaw_fails_alone_and_is_logged_without_its_payload(
     assert failed_ids(result) == [odd["messageId"]]
     assert sorted(m["body"]["event_id"] for m in stack.receive_all()) == GOOD_IDS
     logs = function_logs()
-    assert "record could not be read" in logs
+    assert "records could not be read" in logs
     assert '"error_type":"ValueError"' in logs
     assert "sqs_intake.py:" in logs
     assert "odd.one" not in logs

@@ -31,7 +31,13 @@ FUNCTION_DIR = ROOT / "functions" / "enrich"
 CONFIGURATION_DOC = ROOT / "docs" / "configuration.md"
 
 # Read only by local runs: deployed, the keys and the webhook secret come from Secrets Manager.
-LOCAL_ONLY = {"MINIMO_API_KEY", "SALES_API_KEY", "WEBHOOK_SECRET", "WEBHOOK_SECRETS"}
+LOCAL_ONLY = {
+    "MINIMO_API_KEY",
+    "SALES_API_KEY",
+    "WEBHOOK_SECRET",
+    "WEBHOOK_SECRETS",
+    "INTAKE_SIGNING_KEY",
+}
 # What AWSXRayDaemonWriteAccess grants. X-Ray has no resource-level permissions: AWS requires "*".
 XRAY_WRITE = {
     "xray:PutTraceSegments",
@@ -88,7 +94,7 @@ def sam_transform(sam_template: dict[str, Any], parameters: dict[str, str]) -> d
 
 
 class Intrinsics:
-    """Ref, Fn::Equals/Not/And/Or and Condition, as CloudFormation evaluates them for these
+    """Ref, Fn::Equals/Not/And/Or/Contains and Condition, as CloudFormation evaluates them for these
     parameter values (the template's defaults for the rest)."""
 
     def __init__(self, cfn: dict[str, Any], parameters: dict[str, str]) -> None:
@@ -113,6 +119,8 @@ class Intrinsics:
             return all(self.evaluate(a) for a in arg)
         if key == "Fn::Or":
             return any(self.evaluate(a) for a in arg)
+        if key == "Fn::Contains":  # Rules only: is the value one of the list's strings
+            return str(self.evaluate(arg[1])) in [str(self.evaluate(v)) for v in arg[0]]
         if key == "Condition":
             return self.condition(arg)
         raise AssertionError(f"{key} is not evaluated here")
@@ -376,6 +384,7 @@ def test_the_function_may_only_touch_its_own_resources(cfn):
     assert granted.pop("secretsmanager:GetSecretValue") == [
         {"Ref": "ApiKeysSecret"},
         {"Ref": "ApiKeysSecretArn"},
+        {"Ref": "IntakeSigningSecret"},  # WebhookMode=queued signs what it queues
     ]
     for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem"):
         assert granted.pop(f"dynamodb:{action}") == [{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]
@@ -486,13 +495,29 @@ def test_the_intake_queue_is_a_bounded_batch_source(everything):
     [mapping] = resources(everything, "AWS::Lambda::EventSourceMapping").values()
     props = mapping["Properties"]
     assert props["EventSourceArn"] == {"Fn::GetAtt": ["IntakeQueue", "Arn"]}
-    assert props["BatchSize"] == 25
-    assert props["MaximumBatchingWindowInSeconds"] == 1
+    assert props["BatchSize"] == {"Ref": "IntakeBatchSize"}
+    assert props["MaximumBatchingWindowInSeconds"] == {"Ref": "IntakeBatchingWindowSeconds"}
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert props["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "IntakeMaximumConcurrency"}}
+    parameters = everything["Parameters"]
+    batch, window = parameters["IntakeBatchSize"], parameters["IntakeBatchingWindowSeconds"]
+    assert (batch["Default"], window["Default"]) == (25, 1)
+    # SQS's limits for a standard queue's event source mapping: 1-10,000 records, 0-300 s.
+    assert 1 <= batch["MinValue"] <= batch["MaxValue"] <= 10_000
+    assert 0 <= window["MinValue"] <= window["MaxValue"] <= 300
     timeout = everything["Resources"]["EnrichFunction"]["Properties"]["Timeout"]
     visibility = everything["Resources"]["IntakeQueue"]["Properties"]["VisibilityTimeout"]
-    assert visibility >= 6 * timeout + props["MaximumBatchingWindowInSeconds"]
+    assert visibility >= 6 * timeout + window["MaxValue"]
+
+
+@pytest.mark.parametrize(
+    ("batch", "window", "refused"),
+    [("25", "1", False), ("10", "0", False), ("11", "0", True), ("10000", "30", False)],
+)
+def test_an_intake_batch_over_ten_needs_a_batching_window(transformed, batch, window, refused):
+    parameters = {**REQUIRED, "IntakeBatchSize": batch, "IntakeBatchingWindowSeconds": window}
+    failures = rule_failures(transformed["defaults"], parameters)
+    assert failures == (["IntakeBatchOverTenNeedsAWindow"] if refused else [])
 
 
 # --- alarms, logs, dashboard -------------------------------------------------------------------
@@ -1170,9 +1195,48 @@ def test_queued_mode_puts_webhooks_on_the_intake_queue(deployed):
     assert {"Fn::GetAtt": ["IntakeQueue", "Arn"]} in granted_on(queued, "sqs:SendMessage")
 
 
+def test_queued_mode_signs_with_a_generated_key_only_the_function_reads(deployed):
+    queued = deployed["queued"]
+    secret = queued["Resources"]["IntakeSigningSecret"]["Properties"]
+    # A generated value of its own, not a field of the API-keys secret (whose generated field,
+    # the webhook secret, form tools hold too).
+    assert secret["GenerateSecretString"]["PasswordLength"] >= 32
+    assert "SecretStringTemplate" not in secret["GenerateSecretString"]
+    environment = function_environment(queued)
+    assert environment["INTAKE_SIGNING_SECRET_ARN"] == {"Ref": "IntakeSigningSecret"}
+    assert {"Ref": "IntakeSigningSecret"} in granted_on(queued, "secretsmanager:GetSecretValue")
+    readers = [
+        name
+        for name, template in deployed.items()
+        for role, statement in policy_statements(template)
+        if {"Ref": "IntakeSigningSecret"} in _branches(statement.get("Resource"))
+    ]
+    assert set(readers) == {"queued"}  # and in it, only the function's role
+    assert queued["Outputs"]["IntakeSigningSecretArn"]["Value"] == {"Ref": "IntakeSigningSecret"}
+
+
 @pytest.mark.parametrize("name", ["defaults", "everything-standard"])
 def test_direct_mode_leaves_the_intake_queue_to_its_own_producers(deployed, name):
     template = deployed[name]
     assert function_environment(template)["INTAKE_QUEUE_URL"] == ""
+    assert function_environment(template)["INTAKE_SIGNING_SECRET_ARN"] == ""
+    assert "IntakeSigningSecret" not in template["Resources"]
     assert {"Fn::GetAtt": ["IntakeQueue", "Arn"]} not in granted_on(template, "sqs:SendMessage")
     assert ("IntakeQueue" in template["Resources"]) == (name == "everything-standard")
+
+
+def test_every_number_parameter_stays_within_what_the_function_accepts(deployed):
+    """A value the template allows never stops the function at start (settings.NUMBER_RANGES)."""
+    from settings import NUMBER_RANGES
+
+    template = deployed["everything-standard"]
+    environment = function_environment(template)
+    checked = []
+    for variable, allowed in NUMBER_RANGES.items():
+        parameter = template["Parameters"][environment[variable]["Ref"]]
+        assert parameter["Type"] == "Number", variable
+        assert allowed.minimum <= parameter["MinValue"] <= parameter["MaxValue"], variable
+        assert parameter["MaxValue"] <= allowed.maximum, variable
+        assert parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"], variable
+        checked.append(variable)
+    assert len(checked) == len(NUMBER_RANGES)
