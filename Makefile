@@ -14,14 +14,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 TOOLS_VENV := .venv-tools
 SAM := $(TOOLS_VENV)/bin/sam
+# The runtime interface client alone, apart from every other package, as Lambda's runtime has it.
+LAMBDA_RUNTIME := .venv-lambda-check/runtime
 
-.PHONY: help install demo invoke serve send test fuzz bench lint tools validate build ci clean
+.PHONY: help install demo invoke serve send test fuzz bench lint tools validate build lambda-check ci clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 # The event file for `make invoke` / `make send`, passed on only when given (the tools list the
-# samples otherwise); PORT reaches `make serve` and `make send` through the environment.
+# samples otherwise); PORT reaches `make serve` and `make send` through the environment, and so
+# does WEBHOOK_SIGNING_SECRET (make send SIGN=...), which is never put on a command line.
 EVENT_ARG = $(if $(EVENT),'$(EVENT)')
 
 $(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt
@@ -40,22 +43,31 @@ invoke: install ## one event through the handler: make invoke EVENT=events/http-
 serve: install ## serve the handler at http://127.0.0.1:3000/webhooks/<provider> (PORT=3001)
 	@$(PY) -m local.serve
 
-send: install ## replay an event file's request to make serve: make send EVENT=events/...
-	@$(PY) -m local.send $(EVENT_ARG)
+send: install ## replay an event file's request: make send EVENT=events/... [URL=https://... SIGN=hubspot]
+	@$(PY) -m local.send $(EVENT_ARG) $(if $(URL),--url '$(URL)') $(if $(SIGN),--sign '$(SIGN)')
 
-test: install ## run the whole test suite
+test: install $(LAMBDA_RUNTIME)/.installed ## run the whole test suite
 	$(PY) -m pytest
 
-# FUZZ_SCALE multiplies every hypothesis count in test_fuzzing.py: 3,250 examples × 4 = 13,000.
-fuzz: install ## the fuzz suite at 13,000 examples (make test runs 3,250)
+# FUZZ_SCALE multiplies every hypothesis count in test_fuzzing.py: 3,950 examples × 4 = 15,800.
+fuzz: install ## the fuzz suite at 15,800 examples (make test runs 3,950)
 	FUZZ_SCALE=4 $(PY) -m pytest tests/integration/test_fuzzing.py -p no:cacheprovider --hypothesis-show-statistics
 
-bench: install ## benchmark the handler against a naive baseline (writes docs/benchmarks.md)
-	$(PY) -m bench.run --write docs/benchmarks.md
+bench: install ## benchmarks against a naive baseline (WRITE=1 also rewrites docs/benchmarks.md)
+	$(PY) -m bench.run --write $(if $(WRITE),docs/benchmarks.md,bench/results/benchmarks.md)
 
+# .venv-tools/bin/sam is a wrapper: telemetry off unless you opt in (no first-run notice), and
+# python3.13's own folder first on PATH (sam build looks for python3.13 there), however it is run.
 $(TOOLS_VENV)/.installed: requirements-tools.txt
 	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
 	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-tools.txt
+	grep -q sam-cli $(SAM) || mv -f $(SAM) $(TOOLS_VENV)/bin/sam-cli
+	printf '%s\n' '#!/bin/sh' \
+	  '# The SAM CLI (sam-cli beside this file), as make runs it.' \
+	  'export SAM_CLI_TELEMETRY="$${SAM_CLI_TELEMETRY:-0}"' \
+	  '$(if $(PY313_BIN),export PATH="$(PY313_BIN):$$PATH")' \
+	  'exec "$$(dirname "$$0")/sam-cli" "$$@"' > $(SAM)
+	chmod +x $(SAM)
 	touch $@
 
 tools: $(TOOLS_VENV)/.installed ## install the SAM CLI into .venv-tools
@@ -71,7 +83,15 @@ validate: tools ## sam validate --lint
 build: tools ## sam build (function and dependencies layer)
 	$(SAM) build
 
-ci: lint validate build test fuzz ## everything CI runs
+$(LAMBDA_RUNTIME)/.installed: requirements-lambda-check.txt $(VENV)/.installed
+	rm -rf $(LAMBDA_RUNTIME)
+	$(PY) -m pip install --quiet --disable-pip-version-check --target $(LAMBDA_RUNTIME) -r requirements-lambda-check.txt
+	touch $@
+
+lambda-check: build install $(LAMBDA_RUNTIME)/.installed ## the sam build output under awslambdaric, on every event
+	$(PY) -m local.lambda_check
+
+ci: lint validate build lambda-check test fuzz ## everything CI runs
 
 clean: ## remove virtualenvs and build output
-	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS_VENV) .venv-lambda-check .aws-sam .pytest_cache .ruff_cache .hypothesis

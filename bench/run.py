@@ -527,9 +527,20 @@ def main() -> int:
         report += "\n" + fleet_report.section(bench.fleet_results)
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)
-        args.write.write_text(report)
+        args.write.write_text(report + _kept_sections(args.write))
         print(f"\nwritten to {args.write}")
     return 0
+
+
+def _kept_sections(path: Path) -> str:
+    """Sections other scripts write into the same file (bench/limits.py), kept as they are."""
+    from bench import limits
+
+    current = path.read_text() if path.exists() else ""
+    start, end = current.find(limits.START), current.find(limits.END)
+    if start < 0 or end < start:
+        return ""
+    return "\n" + current[start : end + len(limits.END)] + "\n"
 
 
 def _burst(run: webhook_modes.Burst, floor: float) -> str:

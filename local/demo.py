@@ -6,22 +6,21 @@ sample raised unexpectedly (a refused direct or EventBridge event raising is its
 answer), 2 when a file given is missing or not JSON.
 
 Signature checks are on, as deployed: each HTTP sample is signed just before it is sent, the way
-its sender would sign it (Typeform and Tally with their own secrets, everyone else with Standard
-Webhooks and the shared secret).
+its own tool signs it (local/signed_events.py: HubSpot v3, Webflow, Formstack, a Wufoo handshake
+key, a Jotform URL token, ...), each tool with a secret of its own made for this run; any other
+sender with Standard Webhooks and the shared secret.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import json
 import secrets
 import sys
 from collections import Counter
 from typing import Any
 
-from local import event_files, webhook_signing
+from local import event_files, signed_events
 from local.invoker import error_name, invoke, load_handler
 from local.stack import LocalStack
 
@@ -42,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet = {"LOG_LEVEL": "INFO" if args.verbose else "CRITICAL"}
     if not args.verbose:
         quiet["POWERTOOLS_METRICS_DISABLED"] = "true"
-    provider_secrets = {provider: secrets.token_urlsafe(24) for provider in ("typeform", "tally")}
+    provider_secrets = {provider: secrets.token_urlsafe(24) for provider in signed_events.TOOLS}
     with (
         LocalStack() as stack,
         stack.apply_env(
@@ -98,24 +97,14 @@ def is_http(event: Any) -> bool:
 
 
 def sign_http_event(event: dict[str, Any], shared: str, own: dict[str, str]) -> None:
-    """Adds the signature headers its sender would: a provider with its own secret signs with its
-    preset, any other with Standard Webhooks (reusing the event's delivery id as webhook-id)."""
-    body = (event.get("body") or "").encode()
-    if event.get("isBase64Encoded"):
-        body = base64.b64decode(body)
-    path = event.get("rawPath") or event.get("path") or ""
-    provider = (event.get("pathParameters") or {}).get("provider") or path.rstrip("/")
-    provider = provider.rsplit("/", 1)[-1].lower()
-    headers = {k.lower(): v for k, v in event["headers"].items()}
-    msg_id = headers.get("webhook-id") or headers.get("idempotency-key")
-    msg_id = msg_id or "msg_" + hashlib.sha256(body).hexdigest()[:26]
-    scheme, secret = (provider, own[provider]) if provider in own else ("standard-webhooks", shared)
-    signature = webhook_signing.sign(scheme, secret, body, msg_id)
-    if "httpMethod" in event:  # REST API (v1): headers as sent, and their multi-value twins
-        event["headers"].update(signature)
-        event["multiValueHeaders"].update({k: [v] for k, v in signature.items()})
-    else:  # HTTP API and Function URL (v2): lower-case names
-        event["headers"].update({k.lower(): v for k, v in signature.items()})
+    """Adds what its tool adds: a tool with its own secret proves itself its own way, any other
+    sender signs with Standard Webhooks (reusing the event's delivery id as webhook-id)."""
+    provider = signed_events.provider_of(event)
+    if provider in own:
+        scheme, bearer = signed_events.tool_scheme(provider)
+        signed_events.sign_event(event, scheme, own[provider], bearer=bearer)
+    else:
+        signed_events.sign_event(event, signed_events.STANDARD, shared)
 
 
 def describe_answer(invocation: Any) -> str:

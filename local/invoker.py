@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from local.function_template import function_facts
 from local.lambda_context import LambdaContextStub
 
 FUNCTION_DIR = Path(__file__).resolve().parents[1] / "functions" / "enrich"
@@ -40,7 +41,10 @@ class Invocation:
         return isinstance(self.error, Refusal)
 
 
-def invoke(handler: Any, event: Any, timeout_seconds: float = 30) -> Invocation:
+def invoke(handler: Any, event: Any, timeout_seconds: float | None = None) -> Invocation:
+    """`timeout_seconds` left in the invocation: the template's Timeout unless given."""
+    if timeout_seconds is None:
+        timeout_seconds = function_facts().timeout_seconds
     try:
         return Invocation(result=handler(event, LambdaContextStub(timeout_seconds)))
     except Exception as exc:  # what Lambda would report as a function error

@@ -311,10 +311,16 @@ class SandboxServer:
         self.rate_limiter.reset()
 
     # --- lifecycle ------------------------------------------------------------------------------
-    def start(self) -> str:
-        """Serves on an ephemeral port; returns the base URL clients use."""
+    def start(self, port: int = 0) -> str:
+        """Serves on `port`, or on an ephemeral one when it is 0 or taken; returns the base URL
+        clients use."""
         self._stopping.clear()
-        self._httpd = _Server(self)
+        try:
+            self._httpd = _Server(self, port)
+        except OSError:
+            if not port:
+                raise
+            self._httpd = _Server(self, 0)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},  # how long stop() waits for the loop to notice
@@ -462,11 +468,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
 
-    def __init__(self, sandbox: SandboxServer) -> None:
+    def __init__(self, sandbox: SandboxServer, port: int = 0) -> None:
         self.sandbox = sandbox
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", port), _Handler)
 
     def server_bind(self) -> None:
         # HTTPServer's own server_bind looks the host name up (socket.getfqdn): slow, and unused.

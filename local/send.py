@@ -2,8 +2,17 @@
 Function URL event file (method, path, query, headers, body, base64) to a running `make serve`,
 as the sender did. A captured event replays byte for byte, so a signed webhook still verifies.
 
-Prints the answer; exits 1 on a 5xx answer (what a sender would retry) or when nothing listens,
-2 when the file is missing, not JSON or not an HTTP event.
+With --sign (make send SIGN=...), the request is signed just before it is sent, the way that
+scheme's tool signs it, with the secret in $WEBHOOK_SIGNING_SECRET (never printed): so a sample
+reaches a deployed stack signed, e.g.
+    WEBHOOK_SIGNING_SECRET=... make send EVENT=events/http-api-hubspot.json \
+        URL=https://abc123.execute-api.eu-west-1.amazonaws.com SIGN=hubspot
+URL may also be the stack's WebhookUrl output as printed (.../webhooks/{provider}).
+
+Prints the answer; exits 1 on a 5xx answer (what a sender would retry), on a 404 (the event's
+path is not a webhook route, so the function never saw it) or when nothing listens, 2 when the
+file is missing, not JSON or not an HTTP event, or the secret is not set. A 4xx from the
+function itself is its answer, not a failure: exit 0.
 """
 
 from __future__ import annotations
@@ -20,9 +29,10 @@ from urllib.parse import urlencode
 
 import requests
 
-from local import event_files
+from local import event_files, signed_events
 
 DEFAULT_PORT = 3000  # as `make serve`'s
+SECRET_VARIABLE = "WEBHOOK_SIGNING_SECRET"  # noqa: S105 (a name, not a secret)
 # Set by the HTTP client for the body it sends, or by API Gateway itself on the way in.
 _NOT_REPLAYED = frozenset({"host", "content-length", "connection", "transfer-encoding"})
 _SHOWN_HEADERS = ("retry-after",)
@@ -47,7 +57,15 @@ def main(argv: list[str] | None = None) -> int:
         "--port", help=f"where `make serve` listens (default: $PORT or {DEFAULT_PORT})"
     )
     parser.add_argument(
-        "--url", help="another base URL to send to (default: http://127.0.0.1:PORT)"
+        "--url",
+        help="another base URL to send to, e.g. a deployed stack's WebhookUrl"
+        " (default: http://127.0.0.1:PORT)",
+    )
+    parser.add_argument(
+        "--sign",
+        choices=signed_events.SIGN_CHOICES,
+        help=f"sign the request as this scheme's tool does, with ${SECRET_VARIABLE}; `auto`:"
+        " the way the event's own tool does (by its route), `bearer`: the token as a header",
     )
     args = parser.parse_args(argv)
     if not args.event:
@@ -61,15 +79,18 @@ def main(argv: list[str] | None = None) -> int:
     if not args.url and not port.isdigit():
         print(f"error: the port must be a number, not {port!r}", file=sys.stderr)
         return 2
-    base_url = (args.url or f"http://127.0.0.1:{port}").rstrip("/")
+    base_url = _base_url(args.url or f"http://127.0.0.1:{port}")
     try:
         path, event = event_files.load(args.event)
+        request = http_request(event)
+        signed = _sign(event, args.sign, base_url) if args.sign else ""
         request = http_request(event)
     except event_files.EventFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    print(f"{request.method} {base_url}{request.path}  ({event_files.shown(path)})", flush=True)
+    target = signed_events.shown(f"{base_url}{request.path}")
+    print(f"{request.method} {target}  ({event_files.shown(path)}){signed}", flush=True)
     try:
         answer = requests.request(
             request.method,
@@ -97,7 +118,43 @@ def main(argv: list[str] | None = None) -> int:
         if name in answer.headers:
             print(f"{name}: {answer.headers[name]}")
     print(answer.text)
+    if answer.status_code == 404:
+        print(
+            f"error: {request.path.split('?')[0]} is not a webhook route, so the function never"
+            " saw the request: webhooks go to POST /webhooks/<provider>. Set the event's rawPath"
+            " (or path, for a REST API event) to one.",
+            file=sys.stderr,
+        )
+        return 1
     return 1 if answer.status_code >= 500 else 0
+
+
+def _base_url(url: str) -> str:
+    """The URL before the event's path; the WebhookUrl output (.../webhooks/{provider}) does."""
+    url = url.strip()
+    at = url.find("/webhooks/")
+    return (url[:at] if at >= 0 else url).rstrip("/")
+
+
+def _sign(event: Any, sign: str, base_url: str) -> str:
+    """Signs the event in place for a request to base_url; returns what to print about it."""
+    secret = os.environ.get(SECRET_VARIABLE, "")
+    if not secret.strip():
+        raise event_files.EventFileError(
+            f"--sign needs the secret in ${SECRET_VARIABLE} (the value this route verifies with:"
+            f" webhook_secrets.<provider> in the stack's secret), e.g."
+            f" read -rs {SECRET_VARIABLE} && export {SECRET_VARIABLE}"
+        )
+    provider = signed_events.provider_of(event)
+    scheme, bearer = signed_events.resolve(sign, provider)
+    signed_events.sign_event(
+        event,
+        scheme,
+        secret.strip(),
+        bearer=bearer,
+        url_of=lambda signed: base_url + http_request(signed).path,
+    )
+    return f"  signed: {scheme}{' (Authorization: Bearer)' if bearer else ''}"
 
 
 def http_request(event: Any) -> HttpRequest:

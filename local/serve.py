@@ -31,6 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
 
+from local import signed_events
 from local.invoker import Invocation, configuration_error, invoke, load_handler
 from local.lambda_events import http_api_event
 from local.serve_console import ServeConsole
@@ -60,8 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with (
             server,
-            LocalStack() as stack,
-            stack.apply_env(**_function_env(stack, args.verbose, args.mode)),
+            # The sandboxes beside the function, at fixed ports where free (3001 and 3002 by
+            # default), so that the README's sandbox commands work as pasted.
+            LocalStack(sandbox_ports=_sandbox_ports(server)) as stack,
+            stack.apply_env(**_function_env(stack, args.verbose, args.mode, server)),
         ):
             console = ServeConsole(verbose=args.verbose)
             problem = configuration_error()
@@ -80,6 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _sandbox_ports(server: ThreadingHTTPServer) -> tuple[int, int]:
+    port = server.server_address[1]
+    return (port + 1, port + 2) if port + 2 <= 65535 else (0, 0)
 
 
 def _intake_poller(
@@ -147,11 +155,20 @@ def _listen_error(exc: OSError, host: str, port: int) -> str:
     return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
-def _function_env(stack: LocalStack, verbose: bool, mode: str = "direct") -> dict[str, str]:
+def _function_env(
+    stack: LocalStack,
+    verbose: bool,
+    mode: str = "direct",
+    server: ThreadingHTTPServer | None = None,
+) -> dict[str, str]:
     env = os.environ
     queued = {"INTAKE_QUEUE_URL": stack.intake_queue_url} if mode == "queued" else {}
+    # HubSpot signs the URL it posts to: here, this server's (a tunnel's when one is in front:
+    # set WEBHOOK_BASE_URL to its public URL).
+    host, port = server.server_address[:2] if server else ("127.0.0.1", DEFAULT_PORT)
     return {
         **queued,
+        "WEBHOOK_BASE_URL": env.get("WEBHOOK_BASE_URL", f"http://{host}:{port}"),
         "IDEMPOTENCY_TABLE": env.get("IDEMPOTENCY_TABLE", stack.table_name),
         "PACING_TABLE": env.get("PACING_TABLE", stack.pacing_table_name),
         "LOOKUP_CACHE_TTL_SECONDS": env.get("LOOKUP_CACHE_TTL_SECONDS", "0"),
@@ -213,7 +230,9 @@ def _request_handler(
             provider = path[len(PATH_PREFIX) :].strip("/")
             if not path.startswith(PATH_PREFIX) or not provider or "/" in provider:
                 self._reply(404, JSON, NOT_FOUND_BODY)
-                console.not_handled(self.command, self.path, 404, "not a webhook route")
+                console.not_handled(
+                    self.command, signed_events.shown(self.path), 404, "not a webhook route"
+                )
                 return
             try:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -221,7 +240,9 @@ def _request_handler(
                 length = -1
             if length < 0:
                 self._reply(400, JSON, json.dumps({"message": "Bad Request"}))
-                console.not_handled(self.command, self.path, 400, "invalid Content-Length")
+                console.not_handled(
+                    self.command, signed_events.shown(self.path), 400, "invalid Content-Length"
+                )
                 return
             event = http_api_event(
                 self.rfile.read(length),
@@ -239,7 +260,7 @@ def _request_handler(
                 self._reply(status, headers, body)
                 console.request(
                     self.command,
-                    self.path,
+                    signed_events.shown(self.path),  # never a token
                     status,
                     body,
                     invocation,

@@ -17,6 +17,9 @@ class ServeConsole:
         self.verbose = verbose
         self._out = out or sys.stdout
         self._errors_shown: set[tuple[str, str]] = set()
+        # Queued mode: (route, event_id) answered `queued`. The function answers a duplicate with
+        # the first answer again and queues nothing: the answer alone cannot tell them apart.
+        self._queued: set[tuple[str, str]] = set()
 
     def configuration_error(self, message: str, answer: str) -> None:
         """Printed at start, so that requests then only point at it."""
@@ -39,7 +42,14 @@ class ServeConsole:
         seconds: float,
     ) -> None:
         self._show_once(invocation.error)
-        self._print(summary(method, target, status, answer, invocation, queued, seconds))
+        answered = _json(answer)
+        duplicate = False
+        if status == 202 and isinstance(answered, dict) and answered.get("status") == "queued":
+            key = (target.split("?")[0], str(answered.get("event_id")))
+            duplicate = key in self._queued
+            self._queued.add(key)
+        line = summary(method, target, status, answer, invocation, queued, seconds, duplicate)
+        self._print(line)
         if self.verbose:
             for message in queued:
                 self._print(json.dumps(message["body"], indent=2, ensure_ascii=False))
@@ -83,7 +93,9 @@ def summary(
     invocation: Invocation,
     queued: list[dict[str, Any]],
     seconds: float,
+    duplicate: bool = False,
 ) -> str:
+    """`duplicate`: queued mode, a delivery this console saw answered `queued` before."""
     parts = [f"{status} {method} {target}"]
     answered = _json(answer)
     if invocation.error is not None:
@@ -91,17 +103,18 @@ def summary(
     elif queued:
         for message in queued:
             parts += _enriched(message["body"])
-    elif status == 202 and isinstance(answered, dict) and answered.get("status") == "queued":
-        # Queued mode: on the intake queue; its batch prints the enriched event.
-        parts += [f"event_id={answered.get('event_id')}", "queued for enrichment"]
     elif status == 202 and isinstance(answered, dict):
-        # Answered as forwarded, yet nothing reached the queue: the delivery ledger replayed
-        # the first delivery's answer.
-        parts += [
-            f"event_id={answered.get('event_id')}",
-            str(answered.get("status")),
-            "duplicate delivery: the first answer replayed, nothing queued",
-        ]
+        if answered.get("status") == "queued" and not duplicate:
+            # Queued mode: on the intake queue; its batch prints the enriched event.
+            parts += [f"event_id={answered.get('event_id')}", "queued for enrichment"]
+        else:
+            # Accepted, yet nothing new reached a queue: the delivery ledger replayed the first
+            # delivery's answer.
+            parts += [
+                f"event_id={answered.get('event_id')}",
+                str(answered.get("status")),
+                "duplicate delivery: the first answer replayed, nothing queued",
+            ]
     elif isinstance(answered, dict) and isinstance(answered.get("error"), dict):
         refusal = answered["error"]
         parts.append(f"{refusal.get('code')}: {refusal.get('message')}")

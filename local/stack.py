@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 import boto3
 
+from local.event_contract import check_message
 from local.minimo_sandbox import MinimoSandbox
 from local.moto_server import MotoServer
 from local.sales_sandbox import SalesSandbox
@@ -46,6 +47,7 @@ INTAKE_DLQ = "webhook-intake-dlq"
 # The template's intake queue waits 120 s before a failed record comes back; locally, 10 s.
 INTAKE_VISIBILITY_SECONDS = 10
 SECRET_NAME = "webhook-enrichment/api-keys"  # noqa: S105 - a name, not a secret
+INTAKE_SECRET_NAME = "webhook-enrichment/intake-signing-key"  # noqa: S105 - a name
 TABLE = "webhook-idempotency"
 PACING_TABLE = "webhook-pacing"  # the fleet's request schedules (PACING_TABLE)
 FUNCTION_ID = "EnrichFunction"  # the function's logical ID in template.yaml
@@ -60,8 +62,8 @@ _AWS_ENV = {
 class LocalStack:
     """Attributes once started: moto_url; minimo and sales (the sandboxes, driven in-process) and
     minimo_control / sales_control (the same over HTTP); queue_url, dlq_url, fifo_queue_url,
-    intake_queue_url, intake_dlq_url, secret_arn, table_name, pacing_table_name; data (the seed)
-    and webhook_secret.
+    intake_queue_url, intake_dlq_url, secret_arn, intake_secret_arn, table_name,
+    pacing_table_name; data (the seed), webhook_secret and intake_signing_key.
 
     moto keeps its state per process, not per server: stacks started in one process share their
     queues, secret and table, so a stack adopts the resources an earlier one created.
@@ -73,12 +75,20 @@ class LocalStack:
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
 
-    def __init__(self, data: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, data: dict[str, Any] | None = None, sandbox_ports: tuple[int, int] = (0, 0)
+    ) -> None:
+        """`sandbox_ports`: where Minimo's and the sales API's sandboxes listen (0, or a port
+        that is taken: an ephemeral one)."""
         self.data = data or json.loads(DATA_FILE.read_text())
+        self._sandbox_ports = sandbox_ports
         self.minimo = MinimoSandbox(self.data["minimo"])
         self.sales = SalesSandbox(self.data["sales"])
         # As Standard Webhooks senders issue them: whsec_ and 24 random bytes in base64.
         self.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+        # What signs queued webhooks (functions/enrich/intake_signing.py), as the template's
+        # generated secret: 64 letters and digits. The secret `intake_secret_arn` holds it too.
+        self.intake_signing_key = secrets.token_hex(32)
         self._moto = MotoServer()  # refuses the characters real SQS refuses
         self._clients: dict[str, Any] = {}
         self._controls: dict[str, SandboxControl] = {}
@@ -89,8 +99,8 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
         try:
             self.moto_url = self._moto.start()
-            self.minimo.start()
-            self.sales.start()
+            self.minimo.start(self._sandbox_ports[0])
+            self.sales.start(self._sandbox_ports[1])
             self._create_resources()
         except BaseException:
             self.stop()  # nothing half-started is left listening
@@ -142,6 +152,7 @@ class LocalStack:
             "SALES_API_BASE_URL": self.sales.url,
             "MINIMO_API_KEY": self.minimo_api_key,
             "SALES_API_KEY": self.sales_api_key,
+            "INTAKE_SIGNING_KEY": self.intake_signing_key,
             "AWS_ENDPOINT_URL": self.moto_url,
             **_AWS_ENV,
             **self.POWERTOOLS_ENV,
@@ -210,6 +221,7 @@ class LocalStack:
             },
         )["QueueUrl"]
         self.secret_arn = self._create_secret()
+        self.intake_secret_arn = self._create_intake_secret()
         self.table_name = self._create_table(TABLE)
         self.pacing_table_name = self._create_table(PACING_TABLE)
 
@@ -229,6 +241,20 @@ class LocalStack:
         else:
             secretsmanager.put_secret_value(SecretId=SECRET_NAME, SecretString=value)
         return stored["ARN"]
+
+    def _create_intake_secret(self) -> str:
+        """The intake signing key's secret, holding this stack's key (a plain string, as the
+        template's GenerateSecretString makes it)."""
+        secretsmanager = self.client("secretsmanager")
+        try:
+            return secretsmanager.create_secret(
+                Name=INTAKE_SECRET_NAME, SecretString=self.intake_signing_key
+            )["ARN"]
+        except secretsmanager.exceptions.ResourceExistsException:
+            secretsmanager.put_secret_value(
+                SecretId=INTAKE_SECRET_NAME, SecretString=self.intake_signing_key
+            )
+            return secretsmanager.describe_secret(SecretId=INTAKE_SECRET_NAME)["ARN"]
 
     def _create_table(self, name: str) -> str:
         """The shape both tables have, as the template makes them: key `id`, TTL on
@@ -262,13 +288,15 @@ class LocalStack:
     def receive_all(
         self, queue_url: str | None = None, wait_seconds: float = 0.0
     ) -> list[dict[str, Any]]:
-        """Drains a queue: every message, its attributes, and (FIFO) its group and dedup ids.
+        """Drains a queue: every message (its body parsed, and as `text`), its attributes, and
+        (FIFO) its group and dedup ids.
 
         With `wait_seconds`, an empty queue is polled until a first message arrives or the time
         is up; once messages arrive it is drained and the call returns.
 
-        Bodies on the output queues must be strict JSON (local/strict_json_reader.py): one that is
-        not raises NotStrictJson, so that every test which reads the queue checks it.
+        Bodies on the output queues must be strict JSON (local/strict_json_reader.py) and keep
+        the consumer's contract (local/event_contract.py): one that does not raises
+        NotStrictJson or ContractViolation, so that every test which reads the queue checks it.
         """
         url = queue_url or self.queue_url
         # What the function sends is held to the strictest reader; other queues hold anything.
@@ -301,10 +329,11 @@ class LocalStack:
                     for i, m in enumerate(messages)
                 ],
             )
-        return [
+        received = [
             {
                 "message_id": message["MessageId"],
                 "body": read_strict_json(message["Body"]) if strict else _parsed(message["Body"]),
+                "text": message["Body"],  # as sent: what a signature covers
                 "attributes": {
                     name: value["StringValue"]
                     for name, value in message.get("MessageAttributes", {}).items()
@@ -314,6 +343,10 @@ class LocalStack:
             }
             for message in messages
         ]
+        if strict:
+            for message in received:
+                check_message(message["body"], message["attributes"])
+        return received
 
     def purge_all(self) -> None:
         """Empties every queue by receiving and deleting (PurgeQueue may run once a minute)."""

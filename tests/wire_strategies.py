@@ -3,9 +3,9 @@ JSON text written by hand (escapes, lone surrogates, `\\u0000`, numbers beyond a
 around the limit, duplicate keys), multipart bodies with their own part headers, charsets and
 malformations, base64 variants, raw bytes.
 
-`reference_reading` says, independently of the function's code, what the README's policy makes
-of a JSON text, so that the fuzz tests can check the answer and the payload, not only that there
-was one.
+`reference_reading` says, independently of the function's code, what the JSON policy in
+docs/security.md makes of a JSON text, so that the fuzz tests can check the answer and the
+payload, not only that there was one.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 EMAIL = "customer@example.com"
-MAX_DEPTH = 64  # README: JSON nested deeper than 64 levels is refused
+MAX_DEPTH = 64  # docs/security.md: JSON nested deeper than 64 levels is refused
 
 # --- JSON text --------------------------------------------------------------------------------
 
@@ -131,7 +131,7 @@ class Refused(Exception):
 
 
 def reference_reading(text: str) -> Any:
-    """The payload the README's policy makes of `text`, or Refused: RFC 8259 JSON; no NaN,
+    """The payload docs/security.md's policy makes of `text`, or Refused: RFC 8259 JSON; no NaN,
     Infinity or number beyond a double; at most 64 levels; no lone surrogate; the last of
     duplicate keys wins."""
     try:
@@ -333,3 +333,83 @@ rate_limit_values = st.one_of(
     st.sampled_from(["", "0", "00", "0.0", "-0", "1.5", "abc", "20, 20;w=1"]),
     field_values,
 )
+
+
+# --- odd shapes of every source's event ---------------------------------------------------------
+
+# What a field of a Lambda event can be replaced with: any JSON value a direct invoke can carry.
+odd_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _paths(value: Any, prefix: tuple = (), depth: int = 0) -> list[tuple]:
+    """Every key (or list index) down to three levels: what a mutation can reach."""
+    found = []
+    if depth < 3 and isinstance(value, dict):
+        for key, child in value.items():
+            found.append((*prefix, key))
+            found += _paths(child, (*prefix, key), depth + 1)
+    elif depth < 3 and isinstance(value, list):
+        for index, child in enumerate(value[:3]):
+            found.append((*prefix, index))
+            found += _paths(child, (*prefix, index), depth + 1)
+    return found
+
+
+@st.composite
+def odd_shapes(draw: st.DrawFn, event: dict[str, Any]) -> dict[str, Any]:
+    """`event` (a real one, as AWS shapes it) with one to three fields removed or replaced by
+    another JSON value: the shape of a direct invoke that only looks like that source."""
+    mutated = json.loads(json.dumps(event))
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _paths(mutated)
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent = mutated
+        for step in path[:-1]:
+            parent = parent[step]
+        if draw(st.booleans()) and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = draw(odd_values)
+    return mutated
+
+
+# --- bodies that claim to be queued webhooks ----------------------------------------------------
+
+QUEUED_SCHEMA = "queued-webhook/v1"
+
+
+@st.composite
+def queued_claims(draw: st.DrawFn) -> dict[str, Any]:
+    """An intake body that says it is a queued webhook, well formed or not: what another
+    producer on the intake queue can write (and what the edge writes, for the signed ones)."""
+    claim: dict[str, Any] = {
+        "schema": QUEUED_SCHEMA,
+        "event_id": draw(st.one_of(st.text(min_size=1, max_size=20), odd_values)),
+        "received_at": draw(st.one_of(st.just("2026-11-28T10:00:00.000Z"), odd_values)),
+        "source": draw(
+            st.one_of(
+                st.fixed_dictionaries(
+                    {
+                        "kind": st.sampled_from(["http", "eventbridge", "direct", "sqs"]),
+                        "provider": st.sampled_from(["typeform", "tally", "website"]),
+                    }
+                ),
+                odd_values,
+            )
+        ),
+        "email": draw(st.one_of(st.just(EMAIL), st.none(), odd_values)),
+        "email_path": draw(st.one_of(st.just("email"), odd_values)),
+        "payload": draw(st.one_of(st.just({"email": EMAIL}), odd_values)),
+    }
+    optional = sorted(key for key in claim if key != "schema")
+    for key in draw(st.lists(st.sampled_from(optional), max_size=2, unique=True)):
+        del claim[key]
+    return claim

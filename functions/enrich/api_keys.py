@@ -6,22 +6,19 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aws_calls
+import log_redaction
 from deadlines import Deadline
 from lookup_results import LookupFailed
+from secret_reader import SecretReader, SecretUnavailable
 from settings import ConfigurationError, Settings
 
-if TYPE_CHECKING:  # imported only with a secret ARN: Powertools Parameters costs a cold start
-    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+__all__ = ["ApiKeyStore", "ApiKeys", "SecretUnavailable"]
 
 # Rotated keys are picked up within this many seconds, without a redeploy.
 SECRET_MAX_AGE_SECONDS = 300
-
-
-class SecretUnavailable(Exception):
-    """The secret could not be read or parsed. Its value never appears in the message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +34,10 @@ class ApiKeys:
 
 
 class ApiKeyStore:
-    def __init__(self, settings: Settings, secrets_provider: SecretsProvider | None = None) -> None:
+    def __init__(self, settings: Settings, secrets: SecretReader | None = None) -> None:
         self._settings = settings
         self._secret_arn = settings.api_keys_secret_arn
-        self._provider = secrets_provider
+        self._secrets = secrets or SecretReader()
         try:
             provider_secrets = _provider_secrets(json.loads(settings.webhook_secrets or "{}"))
         except ValueError:
@@ -53,6 +50,7 @@ class ApiKeyStore:
             webhook_secrets=_secret_list(settings.webhook_secret),
             provider_webhook_secrets=provider_secrets,
         )
+        _redact_from_logs(self._from_env)
 
     def current(self, deadline: Deadline | None = None) -> ApiKeys:
         """Raises SecretUnavailable if the secret cannot be read by `deadline` (default: the
@@ -67,13 +65,15 @@ class ApiKeyStore:
             raise SecretUnavailable(
                 "webhook_secrets in API_KEYS_SECRET_ARN is not an object of secrets"
             ) from None
-        return ApiKeys(
+        keys = ApiKeys(
             minimo=secret.get("minimo_api_key") or None,
             sales=secret.get("sales_api_key") or None,
             webhook_secrets=_secret_list(secret.get("webhook_secret"))
             or self._from_env.webhook_secrets,
             provider_webhook_secrets=provider_secrets or self._from_env.provider_webhook_secrets,
         )
+        _redact_from_logs(keys)
+        return keys
 
     def minimo_key(self) -> str | None:
         return self._for_lookup().minimo
@@ -88,27 +88,30 @@ class ApiKeyStore:
             raise LookupFailed("secret_unavailable", str(exc)) from None
 
     def _fetch(self) -> dict[str, Any]:
-        from aws_lambda_powertools.utilities.parameters import SecretsProvider
-        from aws_lambda_powertools.utilities.parameters.exceptions import (
-            GetParameterError,
-            TransformParameterError,
+        assert self._secret_arn is not None
+        secret = self._secrets.read(
+            self._secret_arn,
+            variable="API_KEYS_SECRET_ARN",
+            transform="json",
+            max_age=SECRET_MAX_AGE_SECONDS,
         )
-
-        if self._provider is None:
-            self._provider = SecretsProvider(
-                boto3_client=aws_calls.client("secretsmanager", aws_calls.SECRETS_MANAGER)
-            )
-        try:
-            secret = self._provider.get(
-                self._secret_arn, transform="json", max_age=SECRET_MAX_AGE_SECONDS
-            )
-        except (GetParameterError, TransformParameterError) as exc:
-            raise SecretUnavailable(
-                f"API_KEYS_SECRET_ARN could not be read ({type(exc).__name__})"
-            ) from None
         if not isinstance(secret, dict):
             raise SecretUnavailable("API_KEYS_SECRET_ARN does not hold a JSON object")
         return secret
+
+
+def _redact_from_logs(keys: ApiKeys) -> None:
+    """Whatever a library logs, these values never reach a log line (log_redaction.py)."""
+    minimo_parts = (keys.minimo or "").split("-", 2)  # mn-<client id>-<api key>: the key too
+    log_redaction.remember_secrets(
+        [
+            keys.minimo,
+            keys.sales,
+            minimo_parts[-1] if len(minimo_parts) == 3 else None,
+            *keys.webhook_secrets,
+            *(s for same in keys.provider_webhook_secrets.values() for s in same),
+        ]
+    )
 
 
 def _provider_secrets(value: Any) -> Mapping[str, tuple[str, ...]]:

@@ -9,13 +9,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import (
-    APIGatewayProxyEvent,
-    APIGatewayProxyEventV2,
-    LambdaFunctionUrlEvent,
-)
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.data_classes.common import CaseInsensitiveDict
 
+import request_urls
 import strict_json
 import webhook_signatures
 from api_keys import SecretUnavailable
@@ -25,57 +22,79 @@ from delivery import Delivery, iso_timestamp, new_delivery
 from delivery_ids import content_id, sender_id
 from forwarding import ID_REUSED, IN_PROGRESS, enrich_and_forward
 from observability import Metric, count, logger
+from proxy_events import ProxyEvent, proxy_event
 from queue_sender import TOO_LARGE
 from queued_webhooks import queued_message
 from refusals import Refusal
 from runtime import Runtime
+from settings import Settings
+from shared_secrets import without_secret_fields
+from signed_requests import SignedRequest
 
-ProxyEvent = APIGatewayProxyEventV2 | APIGatewayProxyEvent
 _PROVIDER_IN_PATH = re.compile(r"/webhooks/([^/]{1,64})/?$")
-UNAVAILABLE = Refusal(503, "unavailable", "the event could not be queued; please retry")
-IN_FLIGHT = Refusal(409, "in_progress", "this delivery is being processed; retry later")
-REUSED_ID = Refusal(
-    409, "id_reused", "this delivery id was already used for other content on this route"
-)
-TOO_LARGE_FOR_SQS = Refusal(
-    413, "payload_too_large", "the enriched event would exceed the queue's 1 MiB message limit"
-)
+
+
+# Answers made per request, never module-level Refusal instances: an exception raised again
+# keeps every traceback it has been through (and the frames' payloads) for the container's life.
+def unavailable() -> Refusal:
+    return Refusal(503, "unavailable", "the event could not be queued; please retry")
+
+
+def in_flight() -> Refusal:
+    return Refusal(409, "in_progress", "this delivery is being processed; retry later")
+
+
+def reused_id() -> Refusal:
+    return Refusal(
+        409, "id_reused", "this delivery id was already used for other content on this route"
+    )
+
+
+def too_large_for_sqs() -> Refusal:
+    return Refusal(
+        413, "payload_too_large", "the enriched event would exceed the queue's 1 MiB message limit"
+    )
 
 
 def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Runtime) -> dict:
     count(Metric.EVENTS_RECEIVED)
     deadline = Deadline.for_lookups(context)
-    request = proxy_event(event)
     try:
-        delivery = accept(request, runtime, deadline)
+        delivery = accept(proxy_event(event), runtime, deadline)
     except Refusal as refusal:
         count(Metric.EVENTS_REFUSED)
         logger.warning("request refused", extra={"status": refusal.status, "code": refusal.code})
-        return http_response(refusal.status, refusal.to_dict())
+        return refused(refusal)
     logger.set_correlation_id(delivery.event_id)
     if runtime.intake is not None:
         return queue_for_enrichment(delivery, runtime, deadline)
     [outcome] = enrich_and_forward([delivery], runtime, deadline)
     if outcome.failure == IN_PROGRESS:
-        return http_response(IN_FLIGHT.status, IN_FLIGHT.to_dict(), {"retry-after": "5"})
+        return refused(in_flight(), {"retry-after": "5"})
     if outcome.failure == ID_REUSED:  # the same id again, other content: retrying cannot help
-        return http_response(REUSED_ID.status, REUSED_ID.to_dict())
+        return refused(reused_id())
     if outcome.failure == TOO_LARGE:  # retrying would not help: refuse it for good
-        return http_response(TOO_LARGE_FOR_SQS.status, TOO_LARGE_FOR_SQS.to_dict())
+        return refused(too_large_for_sqs())
     if not outcome.forwarded:
-        return http_response(UNAVAILABLE.status, UNAVAILABLE.to_dict())
+        return refused(unavailable())
     return http_response(202, outcome.answer())
 
 
 def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadline) -> dict:
     """Queued mode: the accepted webhook waits on the intake queue and is answered at once,
     202 `queued`; 503 when the queue refuses it, so that the sender retries."""
+    signing = runtime.intake_signing
+    assert signing is not None  # settings: no intake queue without a signing key
     try:
-        message = queued_message(delivery)
+        message = queued_message(delivery, lambda body: signing.sign(body, deadline))
     except Refusal as refusal:
         count(Metric.EVENTS_REFUSED)
         logger.warning("request refused", extra={"status": refusal.status, "code": refusal.code})
-        return http_response(refusal.status, refusal.to_dict())
+        return refused(refusal)
+    except SecretUnavailable:  # nothing is queued that the intake could not tell from a forgery
+        count(Metric.FORWARD_FAILURES)
+        logger.error("webhook not queued", extra={"reason": "signing_key_unavailable"})
+        return refused(unavailable())
     answer = {"event_id": delivery.event_id, "status": "queued"}
     answer_by = deadline.for_answer()
     acceptances = runtime.acceptances
@@ -84,11 +103,11 @@ def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadlin
         claims = acceptances.claim([delivery], in_progress_ms, deadline)
         if claims.reused:
             count(Metric.DELIVERY_IDS_REUSED)
-            return http_response(REUSED_ID.status, REUSED_ID.to_dict())
-        if not claims.fresh:
+            return refused(reused_id())
+        if not claims.fresh and not claims.late:  # late: queued without the check, as ever
             count(Metric.DUPLICATE_DELIVERIES)
             if claims.in_progress:
-                return http_response(IN_FLIGHT.status, IN_FLIGHT.to_dict(), {"retry-after": "5"})
+                return refused(in_flight(), {"retry-after": "5"})
             return http_response(202, next(iter(claims.answered.values())) or answer)
     intake = runtime.intake
     failure = intake.send([message], answer_by).get(message.key) if intake else "no_intake"
@@ -100,18 +119,10 @@ def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadlin
     if failure:
         count(Metric.FORWARD_FAILURES)
         logger.error("webhook not queued", extra={"reason": failure})
-        return http_response(UNAVAILABLE.status, UNAVAILABLE.to_dict())
+        return refused(unavailable())
     count(Metric.EVENTS_QUEUED)
     logger.info("webhook queued", extra={"event_id": delivery.event_id})
     return http_response(202, answer)
-
-
-def proxy_event(event: dict[str, Any]) -> ProxyEvent:
-    if "httpMethod" in event:
-        return APIGatewayProxyEvent(event)
-    if ".lambda-url." in str(event.get("requestContext", {}).get("domainName", "")):
-        return LambdaFunctionUrlEvent(event)
-    return APIGatewayProxyEventV2(event)
 
 
 def accept(request: ProxyEvent, runtime: Runtime, deadline: Deadline | None = None) -> Delivery:
@@ -127,8 +138,9 @@ def accept(request: ProxyEvent, runtime: Runtime, deadline: Deadline | None = No
     )
     provider = source["provider"]
     headers = CaseInsensitiveDict(strict_json.accepted(dict(request.headers)))
-    check_signature(runtime, provider, headers, body, deadline)
-    payload = parse_body(body, headers.get("content-type"))
+    check_signature(runtime, provider, signed_request(request, headers, body, settings), deadline)
+    # A HandshakeKey field (Wufoo, Formstack) is the sender's secret: never forwarded.
+    payload = without_secret_fields(parse_body(body, headers.get("content-type")))
     return new_delivery(
         payload,
         event_id=sender_id(headers, payload) or content_id("http", provider, payload),
@@ -159,16 +171,36 @@ def raw_body(request: ProxyEvent, max_bytes: int) -> bytes:
     return data
 
 
+def signed_request(
+    request: ProxyEvent, headers: Mapping[str, str], body: bytes, settings: Settings
+) -> SignedRequest:
+    """What the signature schemes read: a REST API's repeated headers joined with commas, as
+    the HTTP API joins them, so that a duplicated signature header is refused alike."""
+    repeated = {
+        name: ",".join(values)
+        for name, values in (request.get("multiValueHeaders") or {}).items()
+        if isinstance(values, list) and len(values) > 1
+    }
+    if repeated:
+        headers = CaseInsensitiveDict({**headers, **strict_json.accepted(repeated)})
+    event = request.raw_event
+    return SignedRequest(
+        headers=headers,
+        body=body,
+        method=request.http_method,
+        query=request_urls.query_pairs(event),
+        uri=lambda: request_urls.sender_url(event, settings.webhook_base_url),
+        content_type=headers.get("content-type"),
+    )
+
+
 def check_signature(
-    runtime: Runtime,
-    provider: str | None,
-    headers: Mapping[str, str],
-    body: bytes,
-    deadline: Deadline | None = None,
-) -> None:
-    """The request must be signed for its route (401). With no webhook secret at all: a
-    deployed function (keys in Secrets Manager) refuses with 503 unless unsigned webhooks are
-    explicitly allowed; a local run without WEBHOOK_SECRET has its checks off."""
+    runtime: Runtime, provider: str | None, request: SignedRequest, deadline: Deadline | None = None
+) -> str | None:
+    """The request must be proven for its route (401); returns the scheme that proved it. With
+    no webhook secret at all: a deployed function (keys in Secrets Manager) refuses with 503
+    unless unsigned webhooks are explicitly allowed; a local run without WEBHOOK_SECRET has its
+    checks off (None)."""
     try:
         keys = runtime.keys.current(deadline)
     except SecretUnavailable:  # fail closed: an unreadable secret never means "checks off"
@@ -176,7 +208,7 @@ def check_signature(
             503, "unavailable", "the webhook secret cannot be read; retry later"
         ) from None
     settings = runtime.settings
-    webhook_signatures.check(
+    return webhook_signatures.check(
         webhook_signatures.RouteSchemes(
             settings.signature_scheme,
             dict(settings.signature_routes),
@@ -184,9 +216,12 @@ def check_signature(
         ),
         webhook_signatures.WebhookSecrets(keys.webhook_secrets, keys.provider_webhook_secrets),
         provider,
-        headers,
-        body,
+        request,
     )
+
+
+def refused(refusal: Refusal, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return http_response(refusal.status, refusal.to_dict(), headers)
 
 
 def http_response(
@@ -214,7 +249,13 @@ def _route(request: ProxyEvent) -> str:
     return request.path
 
 
+# API Gateway's request time, in epoch milliseconds; anything outside years 1970-9999 is not one.
+_LATEST_EPOCH_MS = 253_402_300_799_999
+
+
 def _received_at(request: ProxyEvent) -> str:
     context = request.get("requestContext") or {}
     epoch_ms = context.get("timeEpoch") or context.get("requestTimeEpoch")
-    return iso_timestamp(epoch_ms) if isinstance(epoch_ms, int | float) else iso_timestamp()
+    if isinstance(epoch_ms, int | float) and 0 <= epoch_ms <= _LATEST_EPOCH_MS:
+        return iso_timestamp(epoch_ms)
+    return iso_timestamp()

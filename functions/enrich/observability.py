@@ -1,6 +1,7 @@
 """Powertools Logger, Tracer and Metrics, one of each per container, and the metric names.
 
-The Tracer is built in tracing.py, which loads the X-Ray SDK only when tracing is on.
+The Tracer is built in tracing.py, which loads the X-Ray SDK only when tracing is on. What the
+libraries log is redacted from the start (log_redaction.py).
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
+import log_redaction
 import tracing
 
 logger = Logger()
+# Before any library logs: what they log is redacted (log_redaction.py).
+log_redaction.install(own_logger=logger.name)
 tracer = tracing.tracer
 metrics = Metrics()
 # Powertools' ColdStart metric, once per container. Asked for only where metrics are on: it is

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,6 +25,10 @@ MAX_MESSAGE_BYTES = 1_048_576
 # (one oversized entry, say), that isolates the entry at fault from the others.
 RETRY_ENTRIES_PER_BATCH = 1
 TOO_LARGE = "message_too_large"  # a failure no retry can mend
+# Left unsent: the call could not have started (NOT_SENT) or ended (deadline_exceeded) in time.
+NOT_SENT = "not_sent"
+DEADLINE_EXCEEDED = "deadline_exceeded"
+_OUT_OF_TIME = frozenset({NOT_SENT, DEADLINE_EXCEEDED})
 # The characters SQS accepts in a message body and in String attribute values (the XML 1.0 Char
 # production); it refuses a message holding any other with InvalidMessageContents:
 #   https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
@@ -108,21 +113,30 @@ class QueueSender:
 
     def in_background(
         self,
-    ) -> Callable[[Sequence[OutgoingMessage], Deadline | None], Future[dict[str, str]]]:
+    ) -> Callable[
+        [Sequence[OutgoingMessage], Deadline | None, Deadline | None], Future[dict[str, str]]
+    ]:
         """`send`, run in the background. Get it in the thread whose trace the sends belong
         to: their subsegments nest where that thread was when this was called."""
         send = in_this_trace(self.send)
-        return lambda messages, deadline: self._pool.submit(send, messages, deadline)
+        return lambda messages, deadline, start_by=None: self._pool.submit(
+            send, messages, deadline, start_by
+        )
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     @tracer.capture_method  # its answer, {message key: reason} for the failed, is in the trace
     def send(
-        self, messages: Sequence[OutgoingMessage], deadline: Deadline | None = None
+        self,
+        messages: Sequence[OutgoingMessage],
+        deadline: Deadline | None = None,
+        start_by: Deadline | None = None,
     ) -> dict[str, str]:
         """Sends every message it can by `deadline`; returns {message key: reason} for those it
-        could not."""
+        could not. With `start_by`, no call starts after it: what is left is NOT_SENT (nothing
+        of it reached SQS), so that a call's answer is never cut off by the deadline, leaving a
+        message both on the queue and reported as failed."""
         failed: dict[str, str] = {}
         pending: list[OutgoingMessage] = []
         for message in messages:
@@ -130,19 +144,28 @@ class QueueSender:
                 failed[message.key] = TOO_LARGE
             else:
                 pending.append(message)
-        reasons: dict[str, str] = {}
+        errors: Counter[str] = Counter()  # one log line per call of send, not one per batch
         with aws_calls.within(deadline):
             for entries_per_batch in (MAX_BATCH_ENTRIES, RETRY_ENTRIES_PER_BATCH):
-                if not pending:
-                    break
-                reasons = {}
+                reasons: dict[str, str] = {}
                 for chunk in _chunks(pending, entries_per_batch):
-                    reasons.update(self._send_chunk(chunk))
-                pending = [m for m in pending if m.key in reasons]
-        failed.update({m.key: reasons[m.key] for m in pending})
+                    if start_by is not None and start_by.remaining() <= 0:
+                        reasons.update((message.key, NOT_SENT) for message in chunk)
+                    else:
+                        reasons.update(self._send_chunk(chunk, errors))
+                # Tried again one by one: entries SQS refused, or whose call failed. Never those
+                # that ran out of time: a retry could only run out of it again.
+                for message in pending:
+                    if message.key in reasons:
+                        failed[message.key] = reasons[message.key]
+                    else:
+                        failed.pop(message.key, None)  # sent, on its retry
+                pending = [m for m in pending if failed.get(m.key, NOT_SENT) not in _OUT_OF_TIME]
+        if errors:
+            logger.warning("SendMessageBatch failures", extra={"errors": dict(errors)})
         return failed
 
-    def _send_chunk(self, chunk: list[OutgoingMessage]) -> dict[str, str]:
+    def _send_chunk(self, chunk: list[OutgoingMessage], errors: Counter[str]) -> dict[str, str]:
         by_entry_id = {f"m{i}": message for i, message in enumerate(chunk)}
         try:
             answer = self._sqs.send_message_batch(
@@ -151,18 +174,13 @@ class QueueSender:
             )
         except (BotoCoreError, ClientError) as exc:
             code = _error_code(exc)
-            logger.warning("SendMessageBatch failed", extra={"error_code": code})
+            errors[code] += len(chunk)
             return {message.key: code for message in chunk}
         rejected = {}
         for failure in answer.get("Failed", []):
-            logger.warning(
-                "SQS rejected an entry",
-                extra={
-                    "error_code": failure.get("Code"),
-                    "sender_fault": failure.get("SenderFault"),
-                },
-            )
-            rejected[by_entry_id[failure["Id"]].key] = failure.get("Code", "rejected")
+            code = str(failure.get("Code", "rejected"))
+            errors[f"{code} (sender fault)" if failure.get("SenderFault") else code] += 1
+            rejected[by_entry_id[failure["Id"]].key] = code
         return rejected
 
 
@@ -170,7 +188,7 @@ def _error_code(exc: BotoCoreError | ClientError) -> str:
     if isinstance(exc, ClientError):
         return str(exc.response["Error"]["Code"])
     if isinstance(exc, aws_calls.OutOfTime):
-        return "deadline_exceeded"
+        return DEADLINE_EXCEEDED
     if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
         return "timeout"
     return "unreachable"

@@ -4,15 +4,20 @@ The HTTP path does everything that can refuse a request (size, content type, sig
 parsing, the email rule, the event id), then stores what enriching needs later — the payload,
 the event id, the source, when it was received and where the email is — and answers at once.
 The SQS intake turns it back into the same Delivery, so the enriched event is the one a direct
-delivery would have made: same `event_id`, the original `source` and `received_at`.
+delivery would have made: same `event_id`, the original `source` and `received_at`. It does so
+only for a message the edge signed (intake_signing.py): anything else on the queue is an
+ordinary submission.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from delivery import Delivery
 from email_extraction import EmailMatch
+from intake_signing import SIGNATURE_ATTRIBUTE
 from queue_sender import MAX_MESSAGE_BYTES, OutgoingMessage
 from refusals import Refusal
 
@@ -21,16 +26,21 @@ SCHEMA = "queued-webhook/v1"
 # webhook is queued only if that still fits in one SQS message.
 ENRICHMENT_HEADROOM_BYTES = 64 * 1024
 MAX_QUEUED_BYTES = MAX_MESSAGE_BYTES - ENRICHMENT_HEADROOM_BYTES
-TOO_LARGE_TO_QUEUE = Refusal(
-    413,
-    "payload_too_large",
-    "the submission, once enriched, would exceed the queue's 1 MiB message limit",
-)
 
 
-def queued_message(delivery: Delivery) -> OutgoingMessage:
-    """The intake queue's message for an accepted webhook; refuses (413) what cannot fit."""
-    message = OutgoingMessage(
+def too_large_to_queue() -> Refusal:
+    """A new Refusal per raise: one raised again would keep every traceback it went through."""
+    return Refusal(
+        413,
+        "payload_too_large",
+        "the submission, once enriched, would exceed the queue's 1 MiB message limit",
+    )
+
+
+def queued_message(delivery: Delivery, sign: Callable[[str], str]) -> OutgoingMessage:
+    """The intake queue's message for an accepted webhook, its body signed by `sign`
+    (intake_signing.py); refuses (413) what cannot fit."""
+    unsigned = OutgoingMessage(
         event_id=delivery.event_id,
         body={
             "schema": SCHEMA,
@@ -43,9 +53,12 @@ def queued_message(delivery: Delivery) -> OutgoingMessage:
         },
         attributes={"event_id": delivery.event_id, "schema": SCHEMA},
     )
-    if message.size > MAX_QUEUED_BYTES:
-        raise TOO_LARGE_TO_QUEUE
-    return message
+    if unsigned.size > MAX_QUEUED_BYTES:
+        raise too_large_to_queue()
+    return replace(
+        unsigned,
+        attributes={**unsigned.attributes, SIGNATURE_ATTRIBUTE: sign(unsigned.serialised)},
+    )
 
 
 def is_queued_webhook(body: Any) -> bool:

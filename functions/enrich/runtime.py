@@ -16,11 +16,13 @@ from email_extraction import EmailFinder
 from enrichment import Enricher
 from fleet_pacing import fleet_pacer
 from http_session import ApiConnection
+from intake_signing import IntakeSigning
 from lookup_cache import LookupCache
 from minimo_client import MinimoClient
 from queue_sender import QueueSender
 from request_pacing import Pacer, RequestPacer
 from sales_client import SalesClient
+from secret_reader import SecretReader
 from settings import ENVIRONMENT_VARIABLES, Settings
 from table_clock import TableClock
 
@@ -42,11 +44,14 @@ class Runtime:
     intake: QueueSender | None = None  # queued mode: where HTTP webhooks wait to be enriched
     # Queued mode with IDEMPOTENCY_TABLE: a webhook delivered twice is queued once.
     acceptances: DeliveryLedger | None = None
+    # Signs queued webhooks at the edge and tells them apart at the SQS intake.
+    intake_signing: IntakeSigning | None = None
     sqs: Any = field(default=None, repr=False)  # the SQS client (intake hand-backs use it too)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
-        keys = ApiKeyStore(settings)
+        secrets = SecretReader()
+        keys = ApiKeyStore(settings, secrets)
         make_pacer = _pacers(settings)
 
         def connection(
@@ -112,6 +117,7 @@ class Runtime:
             ),
             ledger=_ledger(settings, settings.max_concurrency),
             acceptances=_ledger(settings, 1, "accepted") if settings.intake_queue_url else None,
+            intake_signing=IntakeSigning(settings, secrets) if settings.intake_signing else None,
             sqs=sqs,
         )
 
@@ -165,10 +171,20 @@ _lock = threading.Lock()
 _current: tuple[tuple[str | None, ...], Runtime] | None = None
 
 
+def _fingerprint(env: Mapping[str, str]) -> tuple[str | None, ...]:
+    return tuple(env.get(name) for name in (*ENVIRONMENT_VARIABLES, *_AWS_VARIABLES))
+
+
+def runtime_is_built(env: Mapping[str, str] = os.environ) -> bool:
+    """Whether current_runtime would answer without building anything."""
+    current = _current
+    return current is not None and current[0] == _fingerprint(env)
+
+
 def current_runtime(env: Mapping[str, str] = os.environ) -> Runtime:
     """The container's Runtime; rebuilt only if the configuration it was built from changed."""
     global _current
-    fingerprint = tuple(env.get(name) for name in (*ENVIRONMENT_VARIABLES, *_AWS_VARIABLES))
+    fingerprint = _fingerprint(env)
     with _lock:
         if _current is None or _current[0] != fingerprint:
             if _current is not None:

@@ -6,17 +6,60 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from signature_schemes import AUTO, SCHEMES
+
 RELATIONSHIPS = ("self", "customer", "supplier")
-# `auto` picks the Typeform, Tally or GitHub preset when the route's provider names it.
-SIGNATURE_SCHEMES = ("auto", "standard-webhooks", "typeform", "tally", "github")
+# `auto` gives a route named after a form tool that tool's scheme (signature_schemes.py).
+SIGNATURE_SCHEMES = (AUTO, *SCHEMES)
 # SIGNATURE_ROUTES fixes a route's scheme: `provider=scheme` pairs (no `auto` there).
-ROUTE_SIGNATURE_SCHEMES = SIGNATURE_SCHEMES[1:]
+ROUTE_SIGNATURE_SCHEMES = SCHEMES
+# The public URL senders post to, before /webhooks/<provider>: a scheme, a host, maybe a path.
+_BASE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?")
 DEFAULT_MINIMO_BASE_URL = "https://api.minimo.it/public/v1"
 # The version OpenMRP's TypeScript SDK pins; the gateway refuses requests without one.
 DEFAULT_SALES_API_VERSION = "1.0.forge-preview.8"
 # OpenMRP allows 20 requests per second per client.
 DEFAULT_SALES_API_MAX_RPS = 20.0
 _HEADER_VALUE = re.compile(r"[!-~]{1,128}")  # printable ASCII, no spaces: safe in a header
+# A number as people write one: no `inf`, `nan`, `1_000` or non-ASCII digits, which float() takes.
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRange:
+    """The values a number setting may take (README, Configuration): outside it, the function
+    refuses to start, naming the variable."""
+
+    minimum: float
+    maximum: float
+    whole: bool = False  # a count: 3 or 3.0, never 2.5
+
+    def describe(self) -> str:
+        kind = "a whole number" if self.whole else "a number"
+        return f"{kind} from {shown(self.minimum)} to {shown(self.maximum)}"
+
+
+def shown(value: float) -> str:
+    """As the README writes a range's ends: 0.05, 256, 6,291,456."""
+    return f"{int(value):,}" if value.is_integer() else f"{value:g}"
+
+
+# Every number setting and its range. The template's parameters allow the same ranges (or, for
+# MAX_BODY_BYTES, a narrower one: deployed, the enriched event must fit in one SQS message).
+NUMBER_RANGES = {
+    # Each lookup attempt; the function's 15 s timeout leaves no use for a longer one.
+    "HTTP_TIMEOUT_SECONDS": NumberRange(0.05, 10),
+    "LOOKUP_MAX_ATTEMPTS": NumberRange(1, 10, whole=True),
+    "LOOKUP_CACHE_TTL_SECONDS": NumberRange(0, 3600),
+    # Worker threads per API and connections per pool: each one costs memory in every container.
+    "MAX_CONCURRENCY": NumberRange(1, 256, whole=True),
+    # Lambda takes at most 6 MiB in a synchronous invocation: no larger body can arrive.
+    "MAX_BODY_BYTES": NumberRange(1, 6_291_456, whole=True),
+    "SALES_API_MAX_RPS": NumberRange(0, 10_000),
+    "MINIMO_API_MAX_RPS": NumberRange(0, 10_000),
+    # The most containers that may pace themselves at once when PACING_TABLE cannot be used.
+    "PACING_FALLBACK_CONTAINERS": NumberRange(1, 10_000, whole=True),
+}
 
 # Every variable the function reads; the template tests check template.yaml sets them.
 ENVIRONMENT_VARIABLES = (
@@ -30,6 +73,7 @@ ENVIRONMENT_VARIABLES = (
     "SIGNATURE_SCHEME",
     "SIGNATURE_ROUTES",
     "WEBHOOK_SECRETS",
+    "WEBHOOK_BASE_URL",
     "ALLOW_UNSIGNED_WEBHOOKS",
     "EMAIL_PATHS",
     "REQUIRE_EMAIL",
@@ -48,6 +92,8 @@ ENVIRONMENT_VARIABLES = (
     "IDEMPOTENCY_TABLE",
     "MAX_BODY_BYTES",
     "INTAKE_QUEUE_URL",
+    "INTAKE_SIGNING_KEY",
+    "INTAKE_SIGNING_SECRET_ARN",
 )
 
 
@@ -68,6 +114,8 @@ class Settings:
     webhook_secrets: str | None = field(default=None, repr=False)
     signature_scheme: str = "auto"
     signature_routes: tuple[tuple[str, str], ...] = ()
+    # Where senders post, when the event cannot tell (a custom domain): HubSpot signs that URL.
+    webhook_base_url: str | None = None
     # Only when no webhook secret is configured at all do unsigned requests get in, and only then.
     allow_unsigned_webhooks: bool = False
     api_keys_secret_arn: str | None = None
@@ -94,11 +142,20 @@ class Settings:
     max_body_bytes: int = 262_144
     # Queued mode: HTTP webhooks are checked, put on this queue and answered at once.
     intake_queue_url: str | None = None
+    # What signs the webhooks the edge queues (intake_signing.py): a key, for local runs, or
+    # the Secrets Manager secret that holds it, as deployed.
+    intake_signing_key: str | None = field(default=None, repr=False)
+    intake_signing_secret_arn: str | None = None
 
     @property
     def webhook_mode(self) -> str:
         """`queued` when HTTP webhooks go to the intake queue first, else `direct`."""
         return "queued" if self.intake_queue_url else "direct"
+
+    @property
+    def intake_signing(self) -> bool:
+        """Whether queued webhooks can be signed and checked (intake_signing.py)."""
+        return bool(self.intake_signing_key or self.intake_signing_secret_arn)
 
     @property
     def fifo_queue(self) -> bool:
@@ -107,7 +164,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         reader = _EnvReader(env)
-        return cls(
+        settings = cls(
             output_queue_url=reader.required("OUTPUT_QUEUE_URL"),
             sales_api_base_url=reader.required("SALES_API_BASE_URL").rstrip("/"),
             minimo_base_url=(reader.text("MINIMO_BASE_URL") or DEFAULT_MINIMO_BASE_URL).rstrip("/"),
@@ -117,6 +174,7 @@ class Settings:
             webhook_secrets=reader.text("WEBHOOK_SECRETS"),
             signature_scheme=reader.choice("SIGNATURE_SCHEME", SIGNATURE_SCHEMES, default="auto"),
             signature_routes=reader.routes("SIGNATURE_ROUTES", ROUTE_SIGNATURE_SCHEMES),
+            webhook_base_url=reader.base_url("WEBHOOK_BASE_URL"),
             allow_unsigned_webhooks=reader.boolean("ALLOW_UNSIGNED_WEBHOOKS", default=False),
             api_keys_secret_arn=reader.text("API_KEYS_SECRET_ARN"),
             email_paths=reader.csv("EMAIL_PATHS"),
@@ -127,18 +185,26 @@ class Settings:
             sales_api_max_rps=reader.rate("SALES_API_MAX_RPS", DEFAULT_SALES_API_MAX_RPS),
             minimo_api_max_rps=reader.rate("MINIMO_API_MAX_RPS", None),
             pacing_table=reader.text("PACING_TABLE"),
-            pacing_fallback_containers=reader.count("PACING_FALLBACK_CONTAINERS", 1),
+            pacing_fallback_containers=int(reader.number("PACING_FALLBACK_CONTAINERS", 1)),
             relationship_precedence=reader.relationships(
                 "RELATIONSHIP_PRECEDENCE", default=RELATIONSHIPS
             ),
-            http_timeout_seconds=reader.number("HTTP_TIMEOUT_SECONDS", 3.0, minimum=0.05),
-            lookup_max_attempts=int(reader.number("LOOKUP_MAX_ATTEMPTS", 3, minimum=1)),
-            lookup_cache_ttl_seconds=reader.number("LOOKUP_CACHE_TTL_SECONDS", 60.0, minimum=0),
-            max_concurrency=int(reader.number("MAX_CONCURRENCY", 16, minimum=1)),
+            http_timeout_seconds=reader.number("HTTP_TIMEOUT_SECONDS", 3.0),
+            lookup_max_attempts=int(reader.number("LOOKUP_MAX_ATTEMPTS", 3)),
+            lookup_cache_ttl_seconds=reader.number("LOOKUP_CACHE_TTL_SECONDS", 60.0),
+            max_concurrency=int(reader.number("MAX_CONCURRENCY", 16)),
             idempotency_table=reader.text("IDEMPOTENCY_TABLE"),
-            max_body_bytes=int(reader.number("MAX_BODY_BYTES", 262_144, minimum=1)),
-            intake_queue_url=reader.text("INTAKE_QUEUE_URL"),
+            max_body_bytes=int(reader.number("MAX_BODY_BYTES", 262_144)),
+            intake_queue_url=reader.intake_queue("INTAKE_QUEUE_URL", "OUTPUT_QUEUE_URL"),
+            intake_signing_key=reader.text("INTAKE_SIGNING_KEY"),
+            intake_signing_secret_arn=reader.text("INTAKE_SIGNING_SECRET_ARN"),
         )
+        if settings.intake_queue_url and not settings.intake_signing:
+            raise ConfigurationError(
+                "INTAKE_QUEUE_URL needs INTAKE_SIGNING_KEY (deployed: INTAKE_SIGNING_SECRET_ARN):"
+                " the intake queue trusts only webhooks the function itself signed"
+            )
+        return settings
 
 
 class _EnvReader:
@@ -168,26 +234,20 @@ class _EnvReader:
             return False
         raise ConfigurationError(f"{name} must be true or false")
 
-    def number(self, name: str, default: float, *, minimum: float) -> float:
+    def number(self, name: str, default: float) -> float:
+        """The variable's value within its range in NUMBER_RANGES; `default` when unset."""
         value = self.text(name)
         if value is None:
             return default
-        try:
-            number = float(value)
-        except ValueError:
-            raise ConfigurationError(f"{name} must be a number") from None
-        if not number >= minimum:  # also rejects NaN
-            raise ConfigurationError(f"{name} must be at least {minimum:g}")
+        allowed = NUMBER_RANGES[name]
+        if not _NUMBER.fullmatch(value):
+            raise ConfigurationError(f"{name} must be {allowed.describe()}")
+        number = float(value)  # 1e400 reads as inf, which the range check below refuses
+        if not allowed.minimum <= number <= allowed.maximum or (
+            allowed.whole and not number.is_integer()
+        ):
+            raise ConfigurationError(f"{name} must be {allowed.describe()}")
         return number
-
-    def count(self, name: str, default: int, *, maximum: int = 10_000) -> int:
-        """A whole number from 1 to `maximum`."""
-        value = self.text(name)
-        if value is None:
-            return default
-        if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= maximum:
-            raise ConfigurationError(f"{name} must be a whole number from 1 to {maximum}")
-        return int(value)
 
     def header_value(self, name: str) -> str | None:
         value = self.text(name)
@@ -205,10 +265,31 @@ class _EnvReader:
         """Requests per second; `0` (or unset with no default) turns pacing off."""
         if self.text(name) is None:
             return default
-        rate = self.number(name, 0.0, minimum=0)
-        if rate > 1_000_000:  # also rejects inf
-            raise ConfigurationError(f"{name} must be at most 1000000")
-        return rate or None
+        return self.number(name, 0.0) or None
+
+    def intake_queue(self, name: str, output_queue: str) -> str | None:
+        """A standard queue, not the output queue. FIFO is refused: webhooks arrive in no order
+        worth keeping (senders retry out of order), each would need a MessageGroupId, and one
+        record handed back to wait out a rate limit would hold up its whole group."""
+        url = self.text(name)
+        if url is None:
+            return None
+        if url.endswith(".fifo"):
+            raise ConfigurationError(f"{name} must be a standard queue, not a FIFO (.fifo) queue")
+        if url == self.text(output_queue):
+            raise ConfigurationError(
+                f"{name} must not be {output_queue}: enriched events would be enriched again"
+            )
+        return url
+
+    def base_url(self, name: str) -> str | None:
+        value = self.text(name)
+        if value is not None and not _BASE_URL.fullmatch(value):
+            raise ConfigurationError(
+                f"{name} must be the URL before /webhooks/<provider>, such as"
+                " https://hooks.example.com/forms (no query)"
+            )
+        return value.rstrip("/") if value else None
 
     def choice(self, name: str, allowed: tuple[str, ...], *, default: str) -> str:
         value = (self.text(name) or default).lower()

@@ -4,14 +4,20 @@ The whole batch is enriched and forwarded together (addresses deduplicated, look
 parallel, SendMessageBatch), then Powertools' batch processor reports exactly the records that
 could not be forwarded or were refused, so SQS redelivers only those (and, in the end, moves them
 to the intake queue's dead-letter queue). A lookup failure is never a record failure: such an
-event is forwarded as `partial`. A lookup that only had to wait longer than the invocation had
-left (a rate limit's Retry-After, the pacing of a large batch) is not a failure either: its
-record is handed back with its visibility timeout set to when the wait ends
-(record_handback.py), to be enriched when SQS delivers it again.
+event is forwarded as `partial`. What cannot be finished in time is not a failure either: a
+lookup that would have to wait longer than the invocation has left (a rate limit's Retry-After,
+the fleet's pacing), and whatever the batch had no time left to read, claim, look up or send, is
+handed back, to be enriched when SQS delivers it again; nothing is sent after the invocation's
+deadline. A record that waits for a known time (a pause, the fleet's schedule) comes back with its
+visibility timeout set to when that wait ends (record_handback.py): waiting costs no receives.
+
+A record whose body claims to be a queued webhook (queued mode) is one only if the function's
+own HTTP edge signed it (intake_signing.py); otherwise it is an ordinary submission.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -27,15 +33,21 @@ import strict_json
 from deadlines import Deadline, LambdaContextLike
 from delivery import Delivery, iso_timestamp, new_delivery
 from delivery_ids import safe_id, sender_id
-from forwarding import HANDED_BACK, Outcome, enrich_and_forward
+from forwarding import HANDED_BACK, enrich_and_forward
+from intake_signing import SIGNATURE_ATTRIBUTE, Verdict
 from observability import Metric, count, failure_details, logger
+from outcomes import Outcome
 from refusals import Refusal
 from runtime import Runtime
+from secret_reader import SecretUnavailable
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-
 UNREADABLE = "unreadable"
+# Reading the records may use at most this share of the lookups' time; the records it leaves
+# unread are handed back, so that a huge batch still gets some of its records looked up.
+READ_SHARE = 0.5
+SAMPLE_IDS = 10  # message ids named in a summary line
 
 
 class RecordNotForwarded(Exception):
@@ -43,28 +55,19 @@ class RecordNotForwarded(Exception):
 
 
 def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Runtime) -> dict:
-    records = [SQSRecord(raw) for raw in event["Records"]]
+    records = sqs_records(event)
     count(Metric.EVENTS_RECEIVED, len(records))
-    failures: dict[str, str] = {}
+    deadline = Deadline.for_lookups(context, records=len(records))
+    read_by = deadline.less(deadline.remaining() * (1 - READ_SHARE))
+    reader = _RecordReader(runtime, deadline)
     deliveries: dict[str, Delivery] = {}
     for record in records:
-        try:
-            deliveries[record.message_id] = delivery_from(record, runtime)
-        except Refusal as refusal:
-            count(Metric.EVENTS_REFUSED)
-            logger.warning(
-                "record refused", extra={"message_id": record.message_id, "code": refusal.code}
-            )
-            failures[record.message_id] = refusal.code
-        except Exception as exc:  # a record nothing foresaw fails alone, not with its batch
-            count(Metric.FORWARD_FAILURES)
-            logger.error(
-                "record could not be read",
-                extra={"message_id": record.message_id, **failure_details(exc)},
-            )
-            failures[record.message_id] = UNREADABLE
+        if read_by.remaining() <= 0:
+            reader.unread.append(record.message_id)
+            continue
+        reader.read(record, deliveries)
+    failures = reader.report()
 
-    deadline = Deadline.for_lookups(context)
     outcomes = enrich_and_forward(
         list(deliveries.values()), runtime, deadline, hand_back_waits=True
     )
@@ -84,14 +87,13 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
 def _hand_back(
     records: list[SQSRecord], outcomes: dict[str, Outcome], runtime: Runtime, deadline: Deadline
 ) -> None:
-    """Records whose lookups must wait come back when the wait ends, each queue's at once."""
+    """Records whose lookups must wait come back when the wait ends, each queue's at once
+    (record_handback.py); the rest of what is handed back keeps the queue's own timeout."""
     by_queue: dict[str, list[record_handback.HandBack]] = {}
     for record in records:
         outcome = outcomes.get(record.message_id)
-        if outcome is not None and outcome.failure == HANDED_BACK:
-            wait = record_handback.HandBack(
-                record.message_id, record.receipt_handle, outcome.wait or 0.0
-            )
+        if outcome is not None and outcome.failure == HANDED_BACK and outcome.wait is not None:
+            wait = record_handback.HandBack(record.message_id, record.receipt_handle, outcome.wait)
             by_queue.setdefault(record.event_source_arn, []).append(wait)
     for queue_arn, waits in by_queue.items():
         try:
@@ -102,20 +104,133 @@ def _hand_back(
         record_handback.hand_back(runtime.sqs, queue, waits, deadline)
 
 
-def delivery_from(record: SQSRecord, runtime: Runtime) -> Delivery:
-    body = strict_json.loads(record.body)
-    if queued_webhooks.is_queued_webhook(body):  # queued mode: checked at the edge already
-        return queued_webhooks.delivery_from(body)
-    payload, event_id = _unwrap(body)
-    sent_at = record.attributes.sent_timestamp
-    return new_delivery(
-        payload,
-        event_id=event_id or sender_id(None, payload) or safe_id(record.message_id),
-        source={"kind": "sqs", "queue": record.event_source_arn.rsplit(":", 1)[-1]},
-        finder=runtime.email_finder,
-        require_email=runtime.settings.require_email,
-        received_at=iso_timestamp(int(sent_at)) if sent_at else None,
+def sqs_records(event: dict[str, Any]) -> list[SQSRecord]:
+    """The batch's records; refuses (400) an event that only looks like an SQS batch (a direct
+    invoke): every record needs its own messageId, a text body, eventSource `aws:sqs` and the
+    queue's ARN, as Lambda's event source mapping always sends them."""
+    raw_records = event.get("Records")
+    if not isinstance(raw_records, list) or not all(_well_formed(r) for r in raw_records):
+        raise Refusal(
+            400,
+            "bad_request",
+            "the event is not an SQS batch: each record needs a messageId, a text body, "
+            "eventSource aws:sqs and an eventSourceARN",
+        )
+    if len({r["messageId"] for r in raw_records}) != len(raw_records):
+        raise Refusal(400, "bad_request", "the SQS batch holds a messageId twice")
+    return [SQSRecord(raw) for raw in raw_records]
+
+
+def _well_formed(raw: Any) -> bool:
+    return (
+        isinstance(raw, dict)
+        and isinstance(raw.get("messageId"), str)
+        and bool(raw["messageId"])
+        and isinstance(raw.get("body"), str)
+        and raw.get("eventSource") == "aws:sqs"
+        and isinstance(raw.get("eventSourceARN"), str)
+        and isinstance(raw.get("attributes", {}), dict)
+        and isinstance(raw.get("messageAttributes", {}), dict)
     )
+
+
+class _RecordReader:
+    """Turns records into deliveries; what it cannot read is summed up in one line per batch."""
+
+    def __init__(self, runtime: Runtime, deadline: Deadline) -> None:
+        self._runtime = runtime
+        self._deadline = deadline
+        self._keys_unavailable = False  # tried once per batch, not once per record
+        self.failures: dict[str, str] = {}
+        self.refused: Counter[str] = Counter()
+        self.unreadable: Counter[tuple[str, str]] = Counter()
+        self.unread: list[str] = []
+
+    def read(self, record: SQSRecord, deliveries: dict[str, Delivery]) -> None:
+        try:
+            deliveries[record.message_id] = self._delivery_from(record)
+        except Refusal as refusal:
+            self.refused[refusal.code] += 1
+            self.failures[record.message_id] = refusal.code
+        except SecretUnavailable:  # whether it is a signed webhook cannot be told now
+            self._keys_unavailable = True
+            self.failures[record.message_id] = "secret_unavailable"
+        except Exception as exc:  # a record nothing foresaw fails alone, not with its batch
+            details = failure_details(exc)
+            self.unreadable[details["error_type"], details["raised_at"]] += 1
+            self.failures[record.message_id] = UNREADABLE
+
+    def report(self) -> dict[str, str]:
+        """Logs and counts the records not read; returns {message id: why} for each."""
+        if self.refused:
+            count(Metric.EVENTS_REFUSED, sum(self.refused.values()))
+            refused = [i for i, why in self.failures.items() if why in self.refused]
+            logger.warning(
+                "records refused",
+                extra={"codes": dict(self.refused), "message_ids": refused[:SAMPLE_IDS]},
+            )
+        if self.unreadable:
+            count(Metric.FORWARD_FAILURES, sum(self.unreadable.values()))
+            unreadable = [i for i, why in self.failures.items() if why == UNREADABLE]
+            logger.error(
+                "records could not be read",
+                extra={
+                    "errors": [
+                        {"error_type": kind, "raised_at": where, "records": n}
+                        for (kind, where), n in self.unreadable.items()
+                    ],
+                    "message_ids": unreadable[:SAMPLE_IDS],
+                },
+            )
+        if self._keys_unavailable:
+            unjudged = [i for i, why in self.failures.items() if why == "secret_unavailable"]
+            logger.error("intake signing key unavailable", extra={"records": len(unjudged)})
+        if self.unread:
+            count(Metric.EVENTS_HANDED_BACK, len(self.unread))
+            logger.info(
+                "records handed back unread: the batch had no time left to read them",
+                extra={"records": len(self.unread), "message_ids": self.unread[:SAMPLE_IDS]},
+            )
+        return {**self.failures, **dict.fromkeys(self.unread, HANDED_BACK)}
+
+    def _delivery_from(self, record: SQSRecord) -> Delivery:
+        body = strict_json.loads(record.body)
+        if queued_webhooks.is_queued_webhook(body) and self._signed(record):
+            return queued_webhooks.delivery_from(body)
+        payload, event_id = _unwrap(body)
+        return new_delivery(
+            payload,
+            event_id=event_id or sender_id(None, payload) or safe_id(record.message_id),
+            source={"kind": "sqs", "queue": record.event_source_arn.rsplit(":", 1)[-1]},
+            finder=self._runtime.email_finder,
+            require_email=self._runtime.settings.require_email,
+            received_at=_sent_at(record.raw_event.get("attributes", {})),
+        )
+
+    def _signed(self, record: SQSRecord) -> bool:
+        """True for a queued webhook the edge signed; False for an unsigned body (an ordinary
+        submission); refuses (401) a signature no current key verifies."""
+        signing = self._runtime.intake_signing
+        if signing is None:  # this deployment queues no webhooks: none can be genuine
+            return False
+        if self._keys_unavailable:
+            raise SecretUnavailable("already unavailable in this batch")
+        verdict = signing.verify(record.body, _signature(record.raw_event), self._deadline)
+        if verdict is Verdict.UNVERIFIED:
+            raise Refusal(401, "unauthorized", "the intake signature matches no current key")
+        return verdict is Verdict.SIGNED
+
+
+def _signature(raw: dict[str, Any]) -> str | None:
+    attribute = raw.get("messageAttributes", {}).get(SIGNATURE_ATTRIBUTE)
+    value = attribute.get("stringValue") if isinstance(attribute, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _sent_at(attributes: dict[str, Any]) -> str | None:
+    """When SQS received the record; a malformed SentTimestamp makes the record unreadable."""
+    sent = attributes.get("SentTimestamp")
+    return iso_timestamp(int(sent)) if sent else None
 
 
 def _unwrap(payload: Any) -> tuple[Any, str | None]:

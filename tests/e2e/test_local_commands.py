@@ -58,11 +58,13 @@ def test_demo_exits_1_and_names_the_samples_that_raised():
     files = ["events/http-api-tally.json", "events/direct-invoke.json"]
     run = _run("local.demo", *files, env={"HTTP_TIMEOUT_SECONDS": "abc"})
     assert run.returncode == 1
-    assert "answer  raised ConfigurationError: HTTP_TIMEOUT_SECONDS must be a number" in run.stdout
-    assert "2 of 2 samples raised unexpectedly" in run.stderr
-    assert "HTTP_TIMEOUT_SECONDS must be a number: http-api-tally.json, direct-invoke.json" in (
-        run.stderr
+    assert (
+        "answer  raised ConfigurationError: HTTP_TIMEOUT_SECONDS must be a number from 0.05 to 10"
+        in run.stdout
     )
+    assert "2 of 2 samples raised unexpectedly" in run.stderr
+    refused = "HTTP_TIMEOUT_SECONDS must be a number from 0.05 to 10"
+    assert f"{refused}: http-api-tally.json, direct-invoke.json" in run.stderr
     assert "Traceback" not in run.stdout + run.stderr
 
 
@@ -115,7 +117,7 @@ def test_invoke_exits_1_when_the_function_raises():
     run = _run("local.invoke", "events/http-api-tally.json", env={"HTTP_TIMEOUT_SECONDS": "abc"})
     assert run.returncode == 1
     assert "the function raised" in run.stdout
-    assert "ConfigurationError: HTTP_TIMEOUT_SECONDS must be a number" in run.stdout
+    assert "ConfigurationError: HTTP_TIMEOUT_SECONDS must be a number from 0.05 to 10" in run.stdout
     assert "output queue: nothing arrived" in run.stdout
     assert "Traceback" not in run.stdout + run.stderr
     assert run.stderr == ""
@@ -172,6 +174,15 @@ def test_serve_answers_curl_with_one_line_per_request():
         assert serve.next_line().startswith("404 POST /elsewhere  not a webhook route")
 
 
+def test_serve_puts_the_sandboxes_beside_it_so_pasted_commands_work():
+    """The README's sandbox commands name 3001 and 3002: serve's port plus one and two."""
+    port = _free_port_with_neighbours()
+    with _serve("--port", str(port)) as serve:
+        assert serve.controls["Minimo"] == f"http://127.0.0.1:{port + 1}/__sandbox/"
+        assert serve.controls["sales"] == f"http://127.0.0.1:{port + 2}/__sandbox/"
+        assert requests.get(serve.controls["Minimo"], timeout=5).status_code == 200
+
+
 def test_serve_in_queued_mode_answers_at_once_and_prints_the_batch():
     with _serve("--port", "0", env={"WEBHOOK_MODE": "queued"}) as serve:
         answer = requests.post(
@@ -187,6 +198,16 @@ def test_serve_in_queued_mode_answers_at_once_and_prints_the_batch():
         assert serve.line_with("intake batch of 1: 1 forwarded, 0 back to the queue")
         enriched = serve.next_line()
         assert "event_id=queued-e2e-1  enriched  relationship=supplier" in enriched
+        again = requests.post(
+            f"{serve.url}/webhooks/website",
+            data={"email": "supplier@partner.example"},
+            headers={"webhook-id": "queued-e2e-1"},
+            timeout=30,
+        )
+        assert again.json() == {"event_id": "queued-e2e-1", "status": "queued"}
+        replay = serve.line_with("POST /webhooks/website")
+        assert "queued for enrichment" not in replay
+        assert "duplicate delivery: the first answer replayed, nothing queued" in replay
 
 
 def test_send_replays_an_event_file_and_the_same_delivery_again_is_a_replay():
@@ -241,6 +262,52 @@ def test_send_replays_a_signed_base64_webhook_byte_for_byte(tmp_path: Path):
         assert refused.returncode == 0  # a 4xx is the function's answer, not a failure
 
 
+def test_send_signs_each_sample_as_its_tool_does_and_never_shows_the_secret():
+    secrets = {
+        "hubspot": "e2e-hubspot-client-secret",
+        "jotform": "e2e-jotform-url-token",
+        "microsoft-forms": "e2e-power-automate-token",
+    }
+    with _serve("--port", "0", env={"WEBHOOK_SECRETS": json.dumps(secrets)}) as serve:
+        cases = [
+            ("events/http-api-hubspot.json", "hubspot", "hubspot"),
+            ("events/http-api-jotform-multipart.json", "auto", "jotform"),
+            ("events/rest-api-microsoft-forms.json", "bearer", "microsoft-forms"),
+        ]
+        for event, sign, provider in cases:
+            sent = _run(
+                "local.send",
+                event,
+                "--url",
+                f"{serve.url}/webhooks/{{provider}}",  # the WebhookUrl output, as printed
+                "--sign",
+                sign,
+                env={"WEBHOOK_SIGNING_SECRET": secrets[provider]},
+            )
+            assert "202 Accepted" in sent.stdout, sent.stdout + sent.stderr
+            line = serve.line_with(f"POST /webhooks/{provider}")
+            assert line.startswith("202 "), line
+            for secret in secrets.values():
+                assert secret not in sent.stdout + sent.stderr + line
+            if provider == "jotform":
+                assert "/webhooks/jotform?token=***" in line
+                assert "/webhooks/jotform?token=***" in sent.stdout
+        wrong = _run(
+            "local.send",
+            "events/http-api-hubspot.json",
+            "--port",
+            serve.url.rsplit(":", 1)[1],
+            "--sign",
+            "hubspot",
+            env={"WEBHOOK_SIGNING_SECRET": "not-the-client-secret"},
+        )
+        assert "401 Unauthorized" in wrong.stdout
+        assert "the signature does not match" in wrong.stdout
+    unset = _run("local.send", "events/http-api-hubspot.json", "--sign", "hubspot")
+    assert unset.returncode == 2
+    assert "--sign needs the secret in $WEBHOOK_SIGNING_SECRET" in unset.stderr
+
+
 def test_send_explains_each_mistake(tmp_path: Path):
     port = _free_port()
     nowhere = _run("local.send", "events/http-api-typeform.json", env={"PORT": str(port)})
@@ -253,9 +320,10 @@ def test_send_explains_each_mistake(tmp_path: Path):
     assert batch.returncode == 2
     assert "it is an SQS batch" in batch.stderr
     assert "make invoke EVENT=" in batch.stderr
-    missing = _run("local.send", "captured.json")
+    absent = tmp_path / "never-captured.json"  # never a file the repo might hold
+    missing = _run("local.send", str(absent))
     assert missing.returncode == 2
-    assert "captured.json: no such file" in missing.stderr
+    assert f"{absent}: no such file" in missing.stderr
     broken = tmp_path / "captured.json"
     broken.write_text("{'not': 'json'}")
     invalid = _run("local.send", str(broken))
@@ -265,10 +333,25 @@ def test_send_explains_each_mistake(tmp_path: Path):
         assert "Traceback" not in run.stderr
 
 
+def test_send_says_when_the_event_is_not_for_a_webhook_route(tmp_path: Path):
+    """As `sam local generate-event apigateway http-api-proxy` makes one: path /my/path."""
+    event = json.loads((ROOT / "events" / "http-api-tally.json").read_text())
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/my/path"
+    event.pop("pathParameters", None)
+    (tmp_path / "generated.json").write_text(json.dumps(event))
+    with _serve("--port", "0") as serve:
+        port = serve.url.rsplit(":", 1)[1]
+        run = _run("local.send", str(tmp_path / "generated.json"), "--port", port)
+        assert run.stdout.splitlines()[1] == "404 Not Found"
+        assert run.returncode == 1
+        assert "/my/path is not a webhook route" in run.stderr
+        assert "POST /webhooks/<provider>" in run.stderr
+
+
 def test_serve_names_a_configuration_error_once_and_answers_502_as_api_gateway():
     with _serve("--port", "0", env={"HTTP_TIMEOUT_SECONDS": "abc"}) as serve:
         assert serve.line_with("configuration error:") == (
-            "configuration error: HTTP_TIMEOUT_SECONDS must be a number"
+            "configuration error: HTTP_TIMEOUT_SECONDS must be a number from 0.05 to 10"
         )
         for _ in range(2):
             answer = requests.post(
@@ -390,6 +473,24 @@ def _http_event(body: bytes, headers: dict[str, str]) -> dict:
         "body": base64.b64encode(body).decode(),
         "isBase64Encoded": True,
     }
+
+
+def _free_port_with_neighbours() -> int:
+    """A free port whose next two are free too."""
+    for _ in range(50):
+        port = _free_port()
+        if port + 2 <= 65535 and all(_is_free(p) for p in (port + 1, port + 2)):
+            return port
+    raise AssertionError("no three free ports in a row")
+
+
+def _is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 def _free_port() -> int:

@@ -8,9 +8,11 @@ policy's reference reading) and every message it queues is strict JSON, which st
 checks for every message it reads. Also: Minimo's path never changes shape, and neither secrets
 nor raw emails reach the logs.
 
-`make test` runs 3,250 examples; `make fuzz` sets FUZZ_SCALE=4, which multiplies every count:
-13,000 examples (README, Testing). Rate-limit headers (`Retry-After`, `RateLimit-*`) are drawn from
-all a field value can carry, on 429s and on answers.
+`make test` runs 3,950 examples; `make fuzz` sets FUZZ_SCALE=4, which multiplies every count:
+15,800 examples (docs/testing.md). Also: odd shapes of every source's event (fields removed or
+replaced, as a direct invoke can send them) get a clean answer, and SQS bodies that claim to be
+queued webhooks are the edge's only when its signature verifies. Rate-limit headers
+(`Retry-After`, `RateLimit-*`) are drawn from all a field value can carry, on 429s and answers.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from email_addresses import normalise_email
+from local import signed_events
 from local.lambda_events import (
     eventbridge_event,
     function_url_event,
@@ -45,6 +48,8 @@ from tests.wire_strategies import (
     json_documents,
     json_object_documents,
     multipart_bodies,
+    odd_shapes,
+    queued_claims,
     rate_limit_values,
     reference_reading,
     retry_after_values,
@@ -220,6 +225,71 @@ def test_logs_hold_no_secrets_and_no_raw_emails(
     normalised = normalise_email(candidate) or candidate
     assert normalised not in logs
     assert candidate not in logs
+
+
+TOOL_SECRETS = {
+    "hubspot": "fuzz-hubspot-secret-0a1b",
+    "webflow": "fuzz-webflow-secret-2c3d",
+    "formstack": "fuzz-formstack-key-4e5f",
+    "wufoo": "fuzz-wufoo-handshake-6a7b",
+    "jotform": "fuzz-jotform-token-8c9d",
+    "zapier": "fuzz-zapier-token-0e1f",
+}
+tool_headers = st.dictionaries(
+    st.sampled_from(
+        [
+            "x-hubspot-signature-v3",
+            "x-hubspot-request-timestamp",
+            "x-webflow-signature",
+            "x-webflow-timestamp",
+            "x-fs-signature",
+            "authorization",
+            "content-type",
+        ]
+    ),
+    st.one_of(st.text(max_size=60), st.just("9" * 8192), st.just("Bearer " + "A" * 8185)),
+    max_size=3,
+)
+
+
+@pytest.fixture
+def tools_env(function_env):
+    function_env(WEBHOOK_SECRETS=json.dumps(TOOL_SECRETS), ALLOW_UNSIGNED_WEBHOOKS=None)
+
+
+@settings(FUZZ, max_examples=examples(200))
+@given(
+    provider=st.sampled_from(sorted(TOOL_SECRETS)),
+    body=bodies,
+    sign=st.booleans(),
+    extra=tool_headers,
+    query=st.text(max_size=40),
+)
+def test_form_tool_routes_forward_only_what_their_tool_proved(
+    stack, invoke, tools_env, function_logs, provider, body, sign, extra, query
+):
+    event = http_api_event(body, provider=provider, content_type="application/json")
+    event["rawQueryString"] = query
+    if sign:
+        scheme, bearer = signed_events.tool_scheme(provider)
+        signed_events.sign_event(event, scheme, TOOL_SECRETS[provider], bearer=bearer)
+    tampered = bool(extra)
+    event["headers"].update(extra)
+    before = len(function_logs())
+    result = invoke(event)
+    forwarded = drain(stack)
+    logs = function_logs()[before:]
+    assert result["statusCode"] in DOCUMENTED
+    if not sign:
+        assert result["statusCode"] == 401
+    if result["statusCode"] != 202:
+        assert forwarded == []
+    elif not tampered:
+        assert len(forwarded) == 1
+    for secret in TOOL_SECRETS.values():
+        assert secret not in logs
+        assert secret not in result["body"]
+        assert secret not in json.dumps(forwarded)
 
 
 @settings(FUZZ, max_examples=examples(150))
@@ -448,3 +518,81 @@ def test_an_answer_with_any_rate_limit_headers_is_used_and_holds_off_a_minute_at
     [message] = drain(stack)
     assert message["body"]["enrichment"]["sales"]["status"] == "not_found"
     assert _sales_wait() <= 60 + 0.1
+
+
+# --- odd shapes of every source, and bodies that claim the queued schema -----------------------
+
+ODD_BASES = {
+    "http-v2": http_api_event({"email": EMAIL}),
+    "http-v1": rest_api_event({"email": EMAIL}),
+    "function-url": function_url_event({"email": EMAIL}),
+    "sqs": sqs_event([{"email": EMAIL}, {"email": "other@example.com"}]),
+    "eventbridge": eventbridge_event({"email": EMAIL}, event_id="odd-eb"),
+}
+
+
+@settings(FUZZ, max_examples=examples(300))
+@given(data=st.data(), base=st.sampled_from(sorted(ODD_BASES)))
+def test_odd_shapes_of_every_source_get_a_clean_answer(stack, invoke, data, base):
+    """Never a KeyError or AttributeError: a documented answer, or a raised Refusal (400) for
+    the sources whose answer to a refusal is an error."""
+    from event_sources import source_kind
+
+    event = data.draw(odd_shapes(ODD_BASES[base]))
+    kind = source_kind(event)
+    refused: Refusal | None = None
+    try:
+        result = invoke(event)
+    except Refusal as refusal:
+        refused = refusal
+    if refused is not None:
+        assert kind != "http", "HTTP answers its refusals"
+        assert (refused.status, refused.code) == (400, "bad_request"), refused.message
+        assert drain(stack) == []
+        return
+    if kind == "http":
+        assert result["statusCode"] in DOCUMENTED_HERE
+        answer = json.loads(result["body"])
+        assert set(answer) in ({"event_id", "status"}, {"error"})
+    elif kind == "sqs":
+        assert set(result) == {"batchItemFailures"}
+        ids = {r["messageId"] for r in event["Records"]}
+        assert {f["itemIdentifier"] for f in result["batchItemFailures"]} <= ids
+    else:
+        assert set(result) == {"event_id", "status"}
+    drain(stack)
+
+
+ODD_SIGNATURES = ["none", "valid", "made-up", "not-v1"]
+
+
+@settings(FUZZ, max_examples=examples(200))
+@given(claim=queued_claims(), signature=st.sampled_from(ODD_SIGNATURES))
+def test_bodies_claiming_the_queued_schema_are_the_edges_only_when_signed(
+    stack, invoke, claim, signature
+):
+    text = json.dumps(claim)
+    record = sqs_record(text)
+    value = {
+        "none": None,
+        "valid": signing.intake_signature(stack.intake_signing_key, text),
+        "made-up": "v1=" + base64.b64encode(text.encode()[:32].ljust(32, b"x")).decode(),
+        "not-v1": "sha256=" + "0" * 64,
+    }[signature]
+    if value is not None:
+        record["messageAttributes"] = {
+            "intake_signature": {"stringValue": value, "dataType": "String"}
+        }
+    result = invoke({"Records": [record]})
+    failed = bool(result["batchItemFailures"])
+    forwarded = drain(stack)
+    ordinary = {"kind": "sqs", "queue": "webhook-intake"}
+    if signature == "valid":  # the edge's own: forwarded as it says, or refused if malformed
+        assert [m["body"]["source"] for m in forwarded] in ([claim.get("source")], [])
+        assert failed == (forwarded == [])
+    elif signature == "made-up":  # a signature no key verifies: never forwarded
+        assert failed
+        assert forwarded == []
+    else:  # unsigned: an ordinary submission of its queue, whatever it claims
+        assert all(m["body"]["source"] == ordinary for m in forwarded)
+        assert failed == (forwarded == [])

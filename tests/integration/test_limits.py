@@ -56,3 +56,35 @@ def test_an_sqs_record_too_large_to_forward_is_reported(stack, invoke, huge_bodi
 def test_a_direct_invoke_too_large_to_forward_raises(stack, invoke, huge_bodies):
     with pytest.raises(Exception, match="message_too_large"):
         invoke(huge_bodies)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAX_CONCURRENCY", "inf"),
+        ("MAX_CONCURRENCY", "9e18"),
+        ("LOOKUP_MAX_ATTEMPTS", "1e400"),
+        ("MAX_BODY_BYTES", "nan"),
+        ("HTTP_TIMEOUT_SECONDS", "1e400"),
+        ("SALES_API_MAX_RPS", "inf"),
+    ],
+)
+def test_a_number_setting_out_of_range_stops_the_function_naming_it(
+    stack, invoke, function_env, name, value
+):
+    from settings import ConfigurationError
+
+    function_env(**{name: value})
+    with pytest.raises(ConfigurationError, match=f"^{name} must be ") as caught:
+        invoke(http_api_event({"email": "customer@example.com"}))
+    assert value not in str(caught.value).removeprefix(name)
+    assert stack.receive_all() == []
+
+
+def test_a_fifo_intake_queue_stops_the_function_at_start_naming_it(stack, invoke, function_env):
+    from settings import ConfigurationError
+
+    function_env(INTAKE_QUEUE_URL=stack.fifo_queue_url)
+    with pytest.raises(ConfigurationError, match=r"^INTAKE_QUEUE_URL must be a standard queue"):
+        invoke(http_api_event({"email": "customer@example.com"}))
+    assert stack.receive_all(stack.fifo_queue_url) == []

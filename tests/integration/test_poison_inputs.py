@@ -38,7 +38,7 @@ def answer(result: dict) -> tuple[int, dict]:
     return result["statusCode"], json.loads(result["body"])
 
 
-# --- lone surrogates: refused (README: "What a submission may hold") --------------------------
+# --- lone surrogates: refused (docs/security.md: "What a submission may hold") ------------
 
 
 @pytest.mark.parametrize("build", [http_api_event, rest_api_event, function_url_event])
@@ -116,7 +116,7 @@ def test_a_record_nothing_foresaw_fails_alone_and_is_logged_without_its_payload(
     assert failed_ids(result) == [odd["messageId"]]
     assert sorted(m["body"]["event_id"] for m in stack.receive_all()) == GOOD_IDS
     logs = function_logs()
-    assert "record could not be read" in logs
+    assert "records could not be read" in logs
     assert '"error_type":"ValueError"' in logs
     assert "sqs_intake.py:" in logs
     assert "odd.one" not in logs

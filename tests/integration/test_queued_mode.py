@@ -51,6 +51,19 @@ def intake_messages(stack) -> list[dict]:
     return stack.receive_all(stack.intake_queue_url)
 
 
+def requeue(stack, message: dict) -> None:
+    """Puts a message received from the intake queue back on it, exactly as it was (its body
+    text and attributes, which its signature covers): what SQS does when it delivers again."""
+    stack.client("sqs").send_message(
+        QueueUrl=stack.intake_queue_url,
+        MessageBody=message["text"],
+        MessageAttributes={
+            name: {"DataType": "String", "StringValue": value}
+            for name, value in message["attributes"].items()
+        },
+    )
+
+
 def test_a_webhook_is_answered_queued_and_enriched_from_the_intake_queue(
     stack, invoke, queued, mapping
 ):
@@ -99,9 +112,7 @@ def test_received_at_is_when_the_webhook_arrived_not_when_it_was_enriched(
     [waiting] = intake_messages(stack)
     assert waiting["body"]["schema"] == SCHEMA
     assert waiting["body"]["received_at"] == "2026-11-18T11:06:40.000Z"
-    stack.client("sqs").send_message(
-        QueueUrl=stack.intake_queue_url, MessageBody=json.dumps(waiting["body"])
-    )
+    requeue(stack, waiting)
     mapping().drain()
     [message] = stack.receive_all()
     assert message["body"]["received_at"] == "2026-11-18T11:06:40.000Z"
@@ -156,9 +167,7 @@ def test_a_queued_record_received_twice_is_forwarded_once(stack, invoke, queued,
     invoke(http_api_event({"email": EMAIL}, headers={"webhook-id": "msg_twice"}))
     [waiting] = intake_messages(stack)
     for _ in range(2):  # SQS delivers at least once
-        stack.client("sqs").send_message(
-            QueueUrl=stack.intake_queue_url, MessageBody=json.dumps(waiting["body"])
-        )
+        requeue(stack, waiting)
     mapping().drain()
     assert [m["body"]["event_id"] for m in stack.receive_all()] == ["msg_twice"]
 
@@ -190,7 +199,13 @@ def test_records_that_must_wait_go_back_to_the_queue_never_partial(stack, invoke
 def test_a_record_that_keeps_failing_ends_in_the_intake_dlq(stack, invoke, queued, mapping):
     sqs = stack.client("sqs")
     broken = {"schema": SCHEMA, "event_id": "broken-1"}  # claims the schema, holds nothing
-    sqs.send_message(QueueUrl=stack.intake_queue_url, MessageBody=json.dumps(broken))
+    text = json.dumps(broken)
+    signature = signing.intake_signature(stack.intake_signing_key, text)  # as the edge signs
+    sqs.send_message(
+        QueueUrl=stack.intake_queue_url,
+        MessageBody=text,
+        MessageAttributes={"intake_signature": {"DataType": "String", "StringValue": signature}},
+    )
     sqs.set_queue_attributes(QueueUrl=stack.intake_queue_url, Attributes={"VisibilityTimeout": "0"})
     try:
         mapping().drain(idle_seconds=1, timeout=30)

@@ -74,7 +74,7 @@ def test_the_latency_example_takes_effect(local_stack: LocalStack):
 
 
 def test_the_fault_example_for_a_partial_event_fails_three_requests(local_stack: LocalStack):
-    """The example the README's walkthrough uses: three 503s, as many as the function's attempts."""
+    """The example the README's local loop uses: three 503s, as many as the function's attempts."""
     sandbox = local_stack.minimo
     sandbox.reset()
     index = requests.get(sandbox.root_url + CONTROL_PREFIX, timeout=5).text

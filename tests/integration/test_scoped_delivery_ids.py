@@ -49,7 +49,7 @@ def test_the_same_submission_id_on_two_routes_is_two_deliveries(stack, invoke, l
 
 def test_a_fifo_queue_deduplicates_by_the_event_id_as_the_design_fixes(stack, invoke, function_env):
     """The duplicate check keeps the two routes' 1001 apart; a FIFO output queue, which
-    deduplicates by event_id for five minutes, keeps the first (README, "The enriched event")."""
+    deduplicates by event_id for five minutes, keeps the first (docs/schema/README.md, FIFO)."""
     function_env(IDEMPOTENCY_TABLE=stack.table_name, OUTPUT_QUEUE_URL=stack.fifo_queue_url)
     for provider, email in (("siteA", "customer@example.com"), ("siteB", "customer@example.com")):
         event = http_api_event({"submission_id": 1001, "email": email}, provider=provider)

@@ -250,7 +250,9 @@ def test_a_captured_standard_webhooks_request_cannot_be_replayed_to_a_preset_rou
     headers = replayed_as(preset, captured)
     # The forgery is sound: a verifier that let the URL pick the scheme would accept it.
     webhook_signatures.verify(
-        preset, (PLAIN_SECRET,), {k.lower(): v for k, v in headers.items()}, body
+        preset,
+        (PLAIN_SECRET,),
+        webhook_signatures.SignedRequest({k.lower(): v for k, v in headers.items()}, body),
     )
     replay = http_api_event(
         body, provider=preset, content_type="application/x-www-form-urlencoded", headers=headers

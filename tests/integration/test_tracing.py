@@ -247,8 +247,10 @@ def test_every_lookup_and_aws_call_nests_under_the_handler(
     [secret_read] = aws_calls(nodes, "GetSecretValue")
     assert path_to_root(nodes, secret_read) == ["## lambda_handler"]
 
-    [put] = aws_calls(nodes, "PutItem")  # the claim, made in the ledger's worker thread
-    assert path_to_root(nodes, put) == [CLAIM, "## lambda_handler"]
+    # The claim, made in the ledger's worker thread as the lookups take their addresses (a few
+    # at a time, so that a batch claims only what it gets to look up).
+    [put] = aws_calls(nodes, "PutItem")
+    assert path_to_root(nodes, put) == [CLAIM, LOOK_UP, "## lambda_handler"]
     [update] = aws_calls(nodes, "UpdateItem")  # the delivery remembered as completed
     assert path_to_root(nodes, update) == [SETTLE, "## lambda_handler"]
     [send] = aws_calls(nodes, "SendMessageBatch")
@@ -390,6 +392,46 @@ def test_no_address_reaches_a_trace(stack, function_env, xray_daemon, tmp_path):
         assert named(nodes, "## lambda_handler")
         assert len(nodes) >= 4
     assert leaks(run.datagrams, ADDRESSES) == []
+
+
+def test_at_debug_the_xray_sdk_and_botocore_log_no_address_and_no_key(
+    stack, function_env, xray_daemon, tmp_path
+):
+    """With a root handler at DEBUG, as Lambda's runtime has with ApplicationLogLevel=DEBUG or
+    TRACE: the X-Ray SDK logs every trace document it sends, botocore every call traced."""
+    stack.minimo.add_faults([{"status": 500}] * 10, email=FAULTY)
+    log_file = tmp_path / "root.log"
+    events = [
+        signed_http_event(stack, {"email": FOUND_IN_BOTH, "name": "Jane"}),
+        sqs_event([{"email": a} for a in ADDRESSES]),
+        {"email": FAULTY},
+    ]
+    run = run_traced(
+        stack,
+        xray_daemon,
+        tmp_path,
+        events,
+        ROOT_LOG_FILE=str(log_file),
+        API_KEYS_SECRET_ARN=stack.secret_arn,
+        MINIMO_API_KEY=None,
+        SALES_API_KEY=None,
+    )
+    assert status_of(run.invocations[0]["result"]) == 202
+    records = [json.loads(line) for line in log_file.read_text().splitlines()]
+    loggers = {r["logger"] for r in records}
+    assert any(name.startswith("aws_xray_sdk") for name in loggers)
+    assert any("sending a trace document" in r["text"] for r in records)
+    texts = [r["text"] for r in records]
+    found = [
+        (address, form)
+        for address in ADDRESSES
+        for form in spellings(address)
+        for text in texts
+        if form in text.casefold() and len(form) > 4
+    ]
+    assert sorted(set(found)) == []
+    for secret in (stack.minimo_api_key, stack.sales_api_key, stack.webhook_secret):
+        assert not any(secret in text for text in texts)
 
 
 def test_no_address_reaches_the_trace_of_a_failed_invocation(

@@ -8,12 +8,16 @@ the SDK sends its segments over UDP, as to the X-Ray daemon Lambda runs beside t
 Lambda's runtime puts each invocation's trace header in `_X_AMZN_TRACE_ID` before it calls the
 handler (awslambdaric's bootstrap, `update_xray_env_variable`), and the X-Ray SDK reads it there;
 so does this, with a new trace id and parent (the function segment's id) per invocation.
-Nothing in the function is patched or configured from here.
+With ROOT_LOG_FILE set, a handler on the root logger at DEBUG writes every record there, as
+Lambda's runtime attaches one before it imports the handler (awslambdaric's bootstrap,
+_setup_logging, at AWS_LAMBDA_LOG_LEVEL=DEBUG). Nothing in the function is patched or
+configured from here.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sys
@@ -35,8 +39,25 @@ def trace_header() -> dict[str, str]:
     }
 
 
+class _RootLog(logging.Handler):
+    """Every record, as any formatter could show it: message, exception, every attribute."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(logging.DEBUG)
+        self._file = Path(path).open("a")  # noqa: SIM115 - open for the life of the process
+
+    def emit(self, record: logging.LogRecord) -> None:
+        shown = [record.getMessage(), logging.Formatter().format(record)]
+        shown += [f"{name}={value!r}" for name, value in vars(record).items()]
+        self._file.write(json.dumps({"logger": record.name, "text": "\n".join(shown)}) + "\n")
+        self._file.flush()
+
+
 def main(events_path: str, outcomes_path: str) -> None:
     events = json.loads(Path(events_path).read_text())
+    if os.environ.get("ROOT_LOG_FILE"):
+        logging.getLogger().addHandler(_RootLog(os.environ["ROOT_LOG_FILE"]))
+        logging.getLogger().setLevel(logging.DEBUG)
     handler = load_handler()
     outcomes = []
     for event in events:

@@ -136,3 +136,64 @@ def test_per_provider_secrets_are_read_case_insensitively():
     env = {**REQUIRED, "WEBHOOK_SECRETS": '{"Tally": ["old", "new"], "typeform": "tf", "x": ""}'}
     keys = ApiKeyStore(Settings.from_env(env)).current()
     assert dict(keys.provider_webhook_secrets) == {"tally": ("old", "new"), "typeform": ("tf",)}
+
+
+NUMBER_VARIABLES = sorted(__import__("settings").NUMBER_RANGES)
+OUT_OF_ANY_RANGE = ["inf", "-inf", "Infinity", "nan", "NaN", "1e400", "-1e400", "9e18", "-9e18"]
+NOT_NUMBERS = ["fast", "1_000", "0x10", "\u0661", "1e", ".", "--1", "1 000"]
+
+
+@pytest.mark.parametrize("name", NUMBER_VARIABLES)
+@pytest.mark.parametrize("value", OUT_OF_ANY_RANGE + NOT_NUMBERS)
+def test_every_number_setting_refuses_what_is_outside_its_range(name, value):
+    from settings import NUMBER_RANGES
+
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({**REQUIRED, name: value})
+    # The variable and its range, never the value.
+    assert str(caught.value) == f"{name} must be {NUMBER_RANGES[name].describe()}"
+
+
+@pytest.mark.parametrize("name", NUMBER_VARIABLES)
+def test_every_number_setting_takes_both_ends_of_its_range_and_nothing_past_them(name):
+    from settings import NUMBER_RANGES
+
+    allowed = NUMBER_RANGES[name]
+    for value in (allowed.minimum, allowed.maximum):
+        Settings.from_env({**REQUIRED, name: repr(float(value))})
+    step = 1 if allowed.whole else 0.01
+    for value in (allowed.minimum - step, allowed.maximum + step):
+        with pytest.raises(ConfigurationError, match=name):
+            Settings.from_env({**REQUIRED, name: repr(value)})
+
+
+@pytest.mark.parametrize(
+    "name", sorted(n for n, r in __import__("settings").NUMBER_RANGES.items() if r.whole)
+)
+def test_counts_are_whole_numbers(name):
+    with pytest.raises(ConfigurationError, match=f"{name} must be a whole number"):
+        Settings.from_env({**REQUIRED, name: "2.5"})
+    whole = Settings.from_env({**REQUIRED, name: "3.0"})
+    assert whole == Settings.from_env({**REQUIRED, name: "3"})
+
+
+def test_the_ranges_are_the_documented_ones():
+    """docs/configuration.md's table states each range; it must say what the code enforces."""
+    from pathlib import Path
+
+    from settings import NUMBER_RANGES, shown
+
+    table = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
+    for name, allowed in NUMBER_RANGES.items():
+        [row] = [line for line in table.splitlines() if line.startswith(f"| `{name}`")]
+        assert f"{shown(allowed.minimum)}\N{EN DASH}{shown(allowed.maximum)}" in row, name
+
+
+def test_a_fifo_intake_queue_is_refused_at_start():
+    with pytest.raises(ConfigurationError, match=r"^INTAKE_QUEUE_URL must be a standard queue"):
+        Settings.from_env({**REQUIRED, "INTAKE_QUEUE_URL": "https://sqs/1/intake.fifo"})
+
+
+def test_the_intake_queue_cannot_be_the_output_queue():
+    with pytest.raises(ConfigurationError, match=r"^INTAKE_QUEUE_URL must not be OUTPUT_QUEUE_URL"):
+        Settings.from_env({**REQUIRED, "INTAKE_QUEUE_URL": REQUIRED["OUTPUT_QUEUE_URL"]})

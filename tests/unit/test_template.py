@@ -28,10 +28,16 @@ from settings import ENVIRONMENT_VARIABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "functions" / "enrich"
-README = ROOT / "README.md"
+CONFIGURATION_DOC = ROOT / "docs" / "configuration.md"
 
 # Read only by local runs: deployed, the keys and the webhook secret come from Secrets Manager.
-LOCAL_ONLY = {"MINIMO_API_KEY", "SALES_API_KEY", "WEBHOOK_SECRET", "WEBHOOK_SECRETS"}
+LOCAL_ONLY = {
+    "MINIMO_API_KEY",
+    "SALES_API_KEY",
+    "WEBHOOK_SECRET",
+    "WEBHOOK_SECRETS",
+    "INTAKE_SIGNING_KEY",
+}
 # What AWSXRayDaemonWriteAccess grants. X-Ray has no resource-level permissions: AWS requires "*".
 XRAY_WRITE = {
     "xray:PutTraceSegments",
@@ -92,7 +98,7 @@ def sam_transform(sam_template: dict[str, Any], parameters: dict[str, str]) -> d
 
 
 class Intrinsics:
-    """Ref, Fn::Equals/Not/And/Or and Condition, as CloudFormation evaluates them for these
+    """Ref, Fn::Equals/Not/And/Or/Contains and Condition, as CloudFormation evaluates them for these
     parameter values (the template's defaults for the rest)."""
 
     def __init__(self, cfn: dict[str, Any], parameters: dict[str, str]) -> None:
@@ -117,6 +123,8 @@ class Intrinsics:
             return all(self.evaluate(a) for a in arg)
         if key == "Fn::Or":
             return any(self.evaluate(a) for a in arg)
+        if key == "Fn::Contains":  # Rules only: is the value one of the list's strings
+            return str(self.evaluate(arg[1])) in [str(self.evaluate(v)) for v in arg[0]]
         if key == "Condition":
             return self.condition(arg)
         raise AssertionError(f"{key} is not evaluated here")
@@ -253,12 +261,9 @@ def queues_without_tls_policy(template: dict[str, Any]) -> list[str]:
 
 
 def documented_variables() -> set[str]:
-    """The environment variables of the README's configuration table (first column)."""
-    text = README.read_text()
-    section = text[text.index("## Configuration") :]
-    section = section[: section.index("\n## ", 1)]
+    """The environment variables of docs/configuration.md's table (first column)."""
     names: set[str] = set()
-    for line in section.splitlines():
+    for line in CONFIGURATION_DOC.read_text().splitlines():
         if line.startswith("|"):
             first_cell = line.split("|")[1]
             names |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", first_cell))
@@ -383,6 +388,7 @@ def test_the_function_may_only_touch_its_own_resources(cfn):
     assert granted.pop("secretsmanager:GetSecretValue") == [
         {"Ref": "ApiKeysSecret"},
         {"Ref": "ApiKeysSecretArn"},
+        {"Ref": "IntakeSigningSecret"},  # WebhookMode=queued signs what it queues
     ]
     idempotency = {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
     pacing = [
@@ -500,13 +506,29 @@ def test_the_intake_queue_is_a_bounded_batch_source(everything):
     [mapping] = resources(everything, "AWS::Lambda::EventSourceMapping").values()
     props = mapping["Properties"]
     assert props["EventSourceArn"] == {"Fn::GetAtt": ["IntakeQueue", "Arn"]}
-    assert props["BatchSize"] == 25
-    assert props["MaximumBatchingWindowInSeconds"] == 1
+    assert props["BatchSize"] == {"Ref": "IntakeBatchSize"}
+    assert props["MaximumBatchingWindowInSeconds"] == {"Ref": "IntakeBatchingWindowSeconds"}
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert props["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "IntakeMaximumConcurrency"}}
+    parameters = everything["Parameters"]
+    batch, window = parameters["IntakeBatchSize"], parameters["IntakeBatchingWindowSeconds"]
+    assert (batch["Default"], window["Default"]) == (25, 1)
+    # SQS's limits for a standard queue's event source mapping: 1-10,000 records, 0-300 s.
+    assert 1 <= batch["MinValue"] <= batch["MaxValue"] <= 10_000
+    assert 0 <= window["MinValue"] <= window["MaxValue"] <= 300
     timeout = everything["Resources"]["EnrichFunction"]["Properties"]["Timeout"]
     visibility = everything["Resources"]["IntakeQueue"]["Properties"]["VisibilityTimeout"]
-    assert visibility >= 6 * timeout + props["MaximumBatchingWindowInSeconds"]
+    assert visibility >= 6 * timeout + window["MaxValue"]
+
+
+@pytest.mark.parametrize(
+    ("batch", "window", "refused"),
+    [("25", "1", False), ("10", "0", False), ("11", "0", True), ("10000", "30", False)],
+)
+def test_an_intake_batch_over_ten_needs_a_batching_window(transformed, batch, window, refused):
+    parameters = {**REQUIRED, "IntakeBatchSize": batch, "IntakeBatchingWindowSeconds": window}
+    failures = rule_failures(transformed["defaults"], parameters)
+    assert failures == (["IntakeBatchOverTenNeedsAWindow"] if refused else [])
 
 
 # --- alarms, logs, dashboard -------------------------------------------------------------------
@@ -1048,6 +1070,81 @@ def test_signature_routes_parameter_agrees_with_the_function(
             Settings.from_env(env)
 
 
+def test_the_template_offers_every_scheme_the_function_knows(sam_template):
+    from settings import ROUTE_SIGNATURE_SCHEMES, SIGNATURE_SCHEMES
+
+    parameters = sam_template["Parameters"]
+    assert parameters["SignatureScheme"]["AllowedValues"] == list(SIGNATURE_SCHEMES)
+    pattern = parameters["SignatureRoutes"]["AllowedPattern"]
+    for scheme in ROUTE_SIGNATURE_SCHEMES:
+        assert re.fullmatch(pattern, f"jotform={scheme},a.b~c={scheme}"), scheme
+
+
+@pytest.mark.parametrize(
+    ("value", "template_accepts", "function_accepts"),
+    [
+        ("", True, True),
+        ("https://hooks.example.com", True, True),
+        ("https://hooks.example.com/forms/", True, True),
+        ("https://hooks.example.com:8443/a/b", True, True),
+        ("http://127.0.0.1:3000", False, True),  # local runs only
+        ("https://hooks.example.com/forms?x=1", False, False),
+        ("hooks.example.com/forms", False, False),
+        ("https://hooks example.com", False, False),
+    ],
+)
+def test_webhook_base_url_parameter_agrees_with_the_function(
+    sam_template, deployed, value, template_accepts, function_accepts
+):
+    from settings import ConfigurationError, Settings
+
+    pattern = sam_template["Parameters"]["WebhookBaseUrl"]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is template_accepts
+    env = {"OUTPUT_QUEUE_URL": "q", "SALES_API_BASE_URL": "s", "WEBHOOK_BASE_URL": value}
+    if function_accepts:
+        Settings.from_env(env)
+    else:
+        with pytest.raises(ConfigurationError, match="WEBHOOK_BASE_URL"):
+            Settings.from_env(env)
+    for template in deployed.values():
+        variables = template["Resources"]["EnrichFunction"]["Properties"]["Environment"]
+        assert variables["Variables"]["WEBHOOK_BASE_URL"] == {"Ref": "WebhookBaseUrl"}
+
+
+# What the access log may hold: none of these carries the query string or a request header but
+# User-Agent (docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables).
+ACCESS_LOG_VARIABLES = {
+    "$context.requestId",
+    "$context.identity.sourceIp",
+    "$context.requestTime",
+    "$context.httpMethod",
+    "$context.routeKey",
+    "$context.path",
+    "$context.status",
+    "$context.protocol",
+    "$context.responseLength",
+    "$context.identity.userAgent",
+    "$context.integrationStatus",
+    "$context.integrationLatency",
+    "$context.integrationErrorMessage",
+}
+
+
+def access_log_leaks(template: dict[str, Any]) -> set[str]:
+    """Variables in the HTTP API's access log format outside ACCESS_LOG_VARIABLES."""
+    [stage] = resources(template, "AWS::ApiGatewayV2::Stage").values()
+    log_format = stage["Properties"]["AccessLogSettings"]["Format"]
+    return set(re.findall(r"\$[A-Za-z.]+", log_format)) - ACCESS_LOG_VARIABLES
+
+
+def test_no_token_reaches_the_access_log(everything):
+    assert access_log_leaks(everything) == set()
+    leaky = copy.deepcopy(everything)
+    [stage] = resources(leaky, "AWS::ApiGatewayV2::Stage").values()
+    stage["Properties"]["AccessLogSettings"]["Format"] += ',"auth":"$request.header.authorization"'
+    assert access_log_leaks(leaky) == {"$request.header.authorization"}
+
+
 # --- alarms on time ------------------------------------------------------------------------------
 def test_an_alarm_fires_at_80_percent_of_the_timeout(everything):
     timeout_ms = everything["Resources"]["EnrichFunction"]["Properties"]["Timeout"] * 1000
@@ -1152,9 +1249,56 @@ def test_queued_mode_puts_webhooks_on_the_intake_queue(deployed):
     assert {"Fn::GetAtt": ["IntakeQueue", "Arn"]} in granted_on(queued, "sqs:SendMessage")
 
 
+def test_queued_mode_signs_with_a_generated_key_only_the_function_reads(deployed):
+    queued = deployed["queued"]
+    secret = queued["Resources"]["IntakeSigningSecret"]["Properties"]
+    # A generated value of its own, not a field of the API-keys secret (whose generated field,
+    # the webhook secret, form tools hold too).
+    assert secret["GenerateSecretString"]["PasswordLength"] >= 32
+    assert "SecretStringTemplate" not in secret["GenerateSecretString"]
+    environment = function_environment(queued)
+    assert environment["INTAKE_SIGNING_SECRET_ARN"] == {"Ref": "IntakeSigningSecret"}
+    assert {"Ref": "IntakeSigningSecret"} in granted_on(queued, "secretsmanager:GetSecretValue")
+    readers = [
+        name
+        for name, template in deployed.items()
+        for role, statement in policy_statements(template)
+        if {"Ref": "IntakeSigningSecret"} in _branches(statement.get("Resource"))
+    ]
+    assert set(readers) == {"queued"}  # and in it, only the function's role
+    assert queued["Outputs"]["IntakeSigningSecretArn"]["Value"] == {"Ref": "IntakeSigningSecret"}
+
+
 @pytest.mark.parametrize("name", ["defaults", "everything-standard"])
 def test_direct_mode_leaves_the_intake_queue_to_its_own_producers(deployed, name):
     template = deployed[name]
     assert function_environment(template)["INTAKE_QUEUE_URL"] == ""
+    assert function_environment(template)["INTAKE_SIGNING_SECRET_ARN"] == ""
+    assert "IntakeSigningSecret" not in template["Resources"]
     assert {"Fn::GetAtt": ["IntakeQueue", "Arn"]} not in granted_on(template, "sqs:SendMessage")
     assert ("IntakeQueue" in template["Resources"]) == (name == "everything-standard")
+
+
+def test_every_number_parameter_stays_within_what_the_function_accepts(deployed):
+    """A value the template allows never stops the function at start (settings.NUMBER_RANGES)."""
+    from settings import NUMBER_RANGES
+
+    template = deployed["everything-standard"]
+    environment = function_environment(template)
+    checked = []
+    for variable, allowed in NUMBER_RANGES.items():
+        value = environment[variable]
+        if variable == "PACING_FALLBACK_CONTAINERS":  # ReservedConcurrency when it is set
+            assert value == {"Ref": "ReservedConcurrency"}, value  # everything-standard sets it
+            parameter = template["Parameters"]["ReservedConcurrency"]
+            # -1 (unreserved) picks IntakeMaximumConcurrency instead; 0 runs nothing at all.
+            assert parameter["MaxValue"] <= allowed.maximum, variable
+            parameter = template["Parameters"]["IntakeMaximumConcurrency"]
+        else:
+            parameter = template["Parameters"][value["Ref"]]
+        assert parameter["Type"] == "Number", variable
+        assert allowed.minimum <= parameter["MinValue"] <= parameter["MaxValue"], variable
+        assert parameter["MaxValue"] <= allowed.maximum, variable
+        assert parameter["MinValue"] <= parameter["Default"] <= parameter["MaxValue"], variable
+        checked.append(variable)
+    assert len(checked) == len(NUMBER_RANGES)

@@ -20,10 +20,12 @@ BODY = b'{"test": 2432232314}'
 NOW = 1614265330
 
 
+def request(headers, body=BODY):
+    return signatures.SignedRequest({k.lower(): v for k, v in headers.items()}, body)
+
+
 def verify(scheme, secrets, headers, body=BODY, now=NOW):
-    signatures.verify(
-        scheme, tuple(secrets), {k.lower(): v for k, v in headers.items()}, body, now=lambda: now
-    )
+    signatures.verify(scheme, tuple(secrets), request(headers, body), now=lambda: now)
 
 
 def refused(*args, **kwargs) -> str:
@@ -173,18 +175,20 @@ def test_a_secret_shared_by_two_schemes_is_refused(secrets, provider):
 def test_no_secret_at_all_fails_closed_unless_unsigned_is_allowed():
     none = signatures.WebhookSecrets()
     with pytest.raises(Refusal) as caught:
-        signatures.check(signatures.RouteSchemes(), none, "website", {}, BODY)
+        signatures.check(signatures.RouteSchemes(), none, "website", request({}))
     assert (caught.value.status, caught.value.code) == (503, "unavailable")
-    signatures.check(signatures.RouteSchemes(allow_unsigned=True), none, "website", {}, BODY)
+    signatures.check(signatures.RouteSchemes(allow_unsigned=True), none, "website", request({}))
     empty_lists = signatures.WebhookSecrets(by_provider={"tally": ()})
     with pytest.raises(Refusal):
-        signatures.check(signatures.RouteSchemes(), empty_lists, "website", {}, BODY)
+        signatures.check(signatures.RouteSchemes(), empty_lists, "website", request({}))
 
 
 def test_allowing_unsigned_never_ignores_a_secret():
     secrets = signatures.WebhookSecrets(by_provider={"tally": ("t",)})
     with pytest.raises(Refusal) as caught:
-        signatures.check(signatures.RouteSchemes(allow_unsigned=True), secrets, "website", {}, BODY)
+        signatures.check(
+            signatures.RouteSchemes(allow_unsigned=True), secrets, "website", request({})
+        )
     assert caught.value.status == 401
 
 

@@ -1,0 +1,78 @@
+"""The signature schemes by name, and which form tool's route uses which one by default.
+
+Each scheme is written from its publisher's documentation (cited where it is verified):
+
+| scheme | proof | module |
+| --- | --- | --- |
+| standard-webhooks | HMAC of id.timestamp.body (standardwebhooks.com) | timestamped_signatures |
+| hubspot | HubSpot's v3: HMAC of method + URI + body + timestamp (ms) | timestamped_signatures |
+| webflow | HMAC of timestamp:body, hex, ms timestamps | timestamped_signatures |
+| typeform, tally, github, formstack | HMAC of the body alone | body_signatures |
+| token | the route's secret as ?token= or Authorization: Bearer | shared_secrets |
+| wufoo | the route's secret as the HandshakeKey form field | shared_secrets |
+
+Kept free of imports so that settings.py can validate names without loading the verifiers.
+"""
+
+from __future__ import annotations
+
+STANDARD = "standard-webhooks"
+TYPEFORM = "typeform"
+TALLY = "tally"
+GITHUB = "github"
+HUBSPOT = "hubspot"
+WEBFLOW = "webflow"
+FORMSTACK = "formstack"
+WUFOO = "wufoo"
+TOKEN = "token"  # noqa: S105 (a name, not a secret)
+# SIGNATURE_SCHEME=auto: a route named after a tool uses that tool's scheme (ROUTE_PRESETS).
+AUTO = "auto"
+
+SCHEMES = (STANDARD, TYPEFORM, TALLY, GITHUB, HUBSPOT, WEBFLOW, FORMSTACK, WUFOO, TOKEN)
+
+# The route label (/webhooks/<label>) → the scheme its tool proves itself with. Tools that cannot
+# sign get `token`: each lets the URL (and some a header) be set, so a secret can travel there.
+ROUTE_PRESETS: dict[str, str] = {
+    TYPEFORM: TYPEFORM,
+    TALLY: TALLY,
+    GITHUB: GITHUB,
+    HUBSPOT: HUBSPOT,
+    WEBFLOW: WEBFLOW,
+    FORMSTACK: FORMSTACK,
+    WUFOO: WUFOO,
+    # Jotform's webhooks carry no signature and no custom header: the token goes in the URL.
+    "jotform": TOKEN,
+    # Paperform: "We do not currently support the addition ... of headers. If ... you require
+    # authorization for your endpoint, ... include it in the webhook URL's query string."
+    # (paperform.co/help/articles/how-to-use-webhooks)
+    "paperform": TOKEN,
+    # Cognito Forms posts JSON to the "Submit Entry Endpoint" URL; no signature is documented
+    # (cognitoforms.com/support/66/data-integration/webhooks).
+    "cognito-forms": TOKEN,
+    # Fillout's webhook integration posts to the URL you enter (fillout.com/help/webhook).
+    "fillout": TOKEN,
+    # Zoho Forms' webhooks take custom headers, e.g. Authorization
+    # (zoho.com/forms/help/integrations/webhooks.html).
+    "zoho-forms": TOKEN,
+    # WordPress form plugins: Gravity Forms' Webhooks Add-On sets request headers, e.g.
+    # "Authorization: Bearer ..." (docs.gravityforms.com/webhooks-feed-meta); WPForms' Webhooks
+    # addon sets request headers too.
+    "gravity-forms": TOKEN,
+    "wpforms": TOKEN,
+    # Google Forms sends nothing by itself: an Apps Script's UrlFetchApp call sets the headers.
+    "google-forms": TOKEN,
+    # Microsoft Forms through Power Automate: its HTTP action sets any header.
+    "microsoft-forms": TOKEN,
+    # Webhooks by Zapier's POST step sets headers and the URL.
+    "zapier": TOKEN,
+}
+
+# Timestamped schemes refuse a request older (or newer) than this: replays expire.
+TOLERANCE_SECONDS = 5 * 60
+# Schemes whose proof covers the body alone, with no timestamp: a captured request verifies for
+# ever, so their secret must never serve another scheme (see webhook_signatures.route_secrets).
+BODY_ONLY = (TYPEFORM, TALLY, GITHUB, FORMSTACK)
+
+
+def preset_for(label: str) -> str | None:
+    return ROUTE_PRESETS.get(label)
