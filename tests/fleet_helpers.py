@@ -41,9 +41,11 @@ def containers(count: int) -> list[Runtime]:
 def drain_batch(runtime: Runtime, records: list[dict]) -> list[str]:
     """What sqs_intake does with a batch, less the batch processor (a module global, one
     container's): the failures' codes."""
-    deliveries = [sqs_intake.delivery_from(SQSRecord(r), runtime) for r in records]
     deadline = Deadline.in_seconds(20)
-    outcomes = enrich_and_forward(deliveries, runtime, deadline, hand_back_waits=True)
+    deliveries, _ = sqs_intake.read_batch([SQSRecord(r) for r in records], runtime, deadline)
+    outcomes = enrich_and_forward(
+        list(deliveries.values()), runtime, deadline, hand_back_waits=True
+    )
     return [o.failure for o in outcomes if o.failure]
 
 

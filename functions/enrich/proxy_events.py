@@ -51,11 +51,28 @@ def _problem(event: dict[str, Any], *, method: Any, path: Any, context: Any) -> 
         return "headers are not text"
     if not _text_map(event.get("pathParameters")):
         return "pathParameters are not text"
+    if not _text_map(event.get("queryStringParameters")):
+        return "queryStringParameters are not text"
+    for name in ("multiValueHeaders", "multiValueQueryStringParameters"):
+        if not _text_lists(event.get(name)):
+            return f"{name} are not lists of text"
+    if not isinstance(event.get("rawQueryString"), str | None):
+        return "rawQueryString is not text"
+    if not isinstance(context.get("domainName"), str | None):
+        return "requestContext.domainName is not text"
     if not isinstance(event.get("body"), str | None):
         return "the body is not text"
     if not isinstance(event.get("isBase64Encoded"), bool | None):
         return "isBase64Encoded is not true or false"
     return None
+
+
+def _text_lists(value: Any) -> bool:
+    """None, or an object of lists of text (a REST API's repeated headers and parameters)."""
+    return value is None or (
+        isinstance(value, dict)
+        and all(isinstance(v, list) and all(isinstance(i, str) for i in v) for v in value.values())
+    )
 
 
 def _text_map(value: Any) -> bool:

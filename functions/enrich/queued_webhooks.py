@@ -11,6 +11,7 @@ ordinary submission.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -65,6 +66,22 @@ def is_queued_webhook(body: Any) -> bool:
     return isinstance(body, dict) and body.get("schema") == SCHEMA
 
 
+# What the edge writes, and the consumer's contract holds it to (docs/schema).
+_EVENT_ID = re.compile(r"[!-~]{1,128}")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z", re.ASCII)
+
+
+def _edge_source(source: Any) -> bool:
+    """The only source the HTTP edge queues: {"kind": "http", "route", "provider"}."""
+    return (
+        isinstance(source, dict)
+        and set(source) == {"kind", "route", "provider"}
+        and source["kind"] == "http"
+        and isinstance(source["route"], str)
+        and (source["provider"] is None or isinstance(source["provider"], str))
+    )
+
+
 def delivery_from(body: dict[str, Any]) -> Delivery:
     """The Delivery a queued webhook stands for; a record that claims the schema but does not
     hold to it is refused (400), so that it fails alone and reaches the intake DLQ."""
@@ -72,10 +89,10 @@ def delivery_from(body: dict[str, Any]) -> Delivery:
     source, email, path = body.get("source"), body.get("email"), body.get("email_path")
     if not (
         isinstance(event_id, str)
-        and event_id
+        and _EVENT_ID.fullmatch(event_id)
         and isinstance(received_at, str)
-        and isinstance(source, dict)
-        and isinstance(source.get("kind"), str)
+        and _TIMESTAMP.fullmatch(received_at)
+        and _edge_source(source)
         and "payload" in body
         and (email is None or (isinstance(email, str) and isinstance(path, str)))
     ):

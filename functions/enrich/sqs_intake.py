@@ -58,15 +58,7 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
     records = sqs_records(event)
     count(Metric.EVENTS_RECEIVED, len(records))
     deadline = Deadline.for_lookups(context, records=len(records))
-    read_by = deadline.less(deadline.remaining() * (1 - READ_SHARE))
-    reader = _RecordReader(runtime, deadline)
-    deliveries: dict[str, Delivery] = {}
-    for record in records:
-        if read_by.remaining() <= 0:
-            reader.unread.append(record.message_id)
-            continue
-        reader.read(record, deliveries)
-    failures = reader.report()
+    deliveries, failures = read_batch(records, runtime, deadline)
 
     outcomes = enrich_and_forward(
         list(deliveries.values()), runtime, deadline, hand_back_waits=True
@@ -82,6 +74,22 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
             raise RecordNotForwarded(failures[record.message_id])
 
     return process_partial_response(event, report, processor, context)  # type: ignore[arg-type]
+
+
+def read_batch(
+    records: list[SQSRecord], runtime: Runtime, deadline: Deadline
+) -> tuple[dict[str, Delivery], dict[str, str]]:
+    """Each record's delivery by message id, and {message id: why} for those refused, not
+    readable, or left unread for want of time (at most READ_SHARE of the lookups' time)."""
+    read_by = deadline.less(deadline.remaining() * (1 - READ_SHARE))
+    reader = _RecordReader(runtime, deadline)
+    deliveries: dict[str, Delivery] = {}
+    for record in records:
+        if read_by.remaining() <= 0:
+            reader.unread.append(record.message_id)
+            continue
+        reader.read(record, deliveries)
+    return deliveries, reader.report()
 
 
 def _hand_back(
