@@ -18,15 +18,16 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from local import task_root
+
 ROOT = Path(__file__).resolve().parents[1]
-FUNCTION_DIR = ROOT / "functions" / "enrich"
 
 
 def as_lambda_starts_it() -> None:
     """What Lambda's runtime sets that the function reads: LAMBDA_TASK_ROOT (Powertools and the
     X-Ray SDK know they are in Lambda), the invocation's trace header, the daemon's address
     (nothing listens there: segments go out over UDP and are lost, as cheaply as to a daemon)."""
-    os.environ["LAMBDA_TASK_ROOT"] = str(FUNCTION_DIR)
+    os.environ["LAMBDA_TASK_ROOT"] = str(task_root.enter())
     os.environ["POWERTOOLS_TRACE_DISABLED"] = "false"
     os.environ["AWS_XRAY_DAEMON_ADDRESS"] = "127.0.0.1:2000"
     os.environ["_X_AMZN_TRACE_ID"] = (
@@ -34,7 +35,6 @@ def as_lambda_starts_it() -> None:
         f"Parent={secrets.token_hex(8)};Sampled=1"
     )
     os.environ["AWS_LAMBDA_FUNCTION_NAME"] = "webhook-enrichment-enrich"
-    sys.path.insert(0, str(FUNCTION_DIR))
 
 
 def handler_cold_path(event: dict, context: object) -> None:

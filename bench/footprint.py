@@ -18,12 +18,11 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from bench.cold_path import peak_memory_mib
+from local import task_root
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "functions" / "enrich"))
+task_root.enter()
 
 
 def emails(count: int) -> list[str]:

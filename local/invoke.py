@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         with stack.apply_env(**defaults):
             handler = load_handler()
-            from event_sources import source_kind
+            from intake.event_sources import source_kind
 
             kind = source_kind(event) if isinstance(event, dict) else "direct"
             print(f"{event_files.shown(path)} → the handler on the local stack ({kind} event)")

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import sys
 import traceback
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from local import task_root
 from local.function_template import function_facts
 from local.lambda_context import LambdaContextStub
-
-FUNCTION_DIR = Path(__file__).resolve().parents[1] / "functions" / "enrich"
 
 
 def load_handler() -> Any:
     """The function's modules import each other by bare name, as they do in Lambda."""
-    if str(FUNCTION_DIR) not in sys.path:
-        sys.path.insert(0, str(FUNCTION_DIR))
+    task_root.enter()
     # An invocation that raises before counting anything makes Powertools warn about an empty
     # metrics flush: noise next to the error that matters.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -36,7 +32,7 @@ class Invocation:
     def refused(self) -> bool:
         """The function raised a Refusal: its documented answer to a refused direct or
         EventBridge event, not a fault."""
-        from refusals import Refusal
+        from checks.refusals import Refusal
 
         return isinstance(self.error, Refusal)
 

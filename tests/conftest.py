@@ -5,20 +5,18 @@ from __future__ import annotations
 import io
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from local import task_root
 from local.lambda_context import LambdaContextStub
 from local.stack import LocalStack
 
-FUNCTION_DIR = Path(__file__).parents[1] / "functions" / "enrich"
-if str(FUNCTION_DIR) not in sys.path:  # pytest's pythonpath covers it; scripts may not
-    sys.path.insert(0, str(FUNCTION_DIR))
+# The function's modules import each other as Lambda loads them, from its task root.
+FUNCTION_DIR = task_root.enter()
 
 # Powertools reads these when the function's modules are first imported, which may be while
 # pytest collects the unit tests, before any fixture has set the function's environment.
@@ -69,7 +67,7 @@ def invoke(function_env: Callable[..., None]) -> Callable[..., Any]:
 @pytest.fixture
 def function_logs() -> Iterator[Callable[[], str]]:
     """Everything the function logs during the test (DEBUG and up), as Lambda would ship it."""
-    from observability import logger
+    from platform_services.observability import logger
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

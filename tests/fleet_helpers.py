@@ -7,10 +7,10 @@ import os
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-import sqs_intake
-from deadlines import Deadline
-from forwarding import enrich_and_forward
+from forwarding.pipeline import enrich_and_forward
+from intake import sqs as sqs_intake
 from local.lambda_events import sqs_event
+from platform_services.deadlines import Deadline
 from runtime import Runtime
 from settings import Settings
 

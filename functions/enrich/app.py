@@ -1,33 +1,37 @@
 """Lambda entry point: wires Powertools and hands each event to the intake for its source.
 
-    HTTP (API Gateway v1/v2, Function URL)  → http_intake        → 202 / 4xx / 503
-    SQS batch                               → sqs_intake         → batchItemFailures
-    EventBridge                             → eventbridge_intake → {"event_id", "status"} or raise
-    direct invoke                           → direct_intake      → {"event_id", "status"} or raise
+The folders are the way an event travels:
 
-Every intake ends in forwarding.enrich_and_forward: both lookups at once, then SQS. An
-invocation with too little time left for that is answered at once (early_answers.py).
+    intake/       each source's event → deliveries, and the source's answer
+      http          API Gateway v1/v2, Function URL  → 202 / 4xx / 503
+      sqs           SQS batch                        → batchItemFailures
+      eventbridge   EventBridge                      → {"event_id", "status"} or raise
+      direct        direct invoke                    → {"event_id", "status"} or raise
+    checks/       signatures, bodies, the email, the delivery's id: what is accepted
+    lookups/      both APIs at once, paced under their rate limits, cached
+    forwarding/   the enriched event onto the queue, each delivery once
+    platform_services/   AWS calls, deadlines, keys, logs, metrics, traces
+
+runtime.py builds the parts once per container (settings.py reads the configuration). An
+invocation with too little time left to start is answered at once (intake/early_answers.py).
 """
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-import early_answers
-from event_sources import source_kind
-from observability import COLD_START_METRIC, Metric, count, logger, metrics, tracer
-from refusals import Refusal
-from runtime import current_runtime, runtime_is_built
-
-# Each source's intake module, imported when its first event arrives: a container loads only
-# what its own sources need (a cold start is billed).
-INTAKES = {
-    "http": "http_intake",
-    "sqs": "sqs_intake",
-    "eventbridge": "eventbridge_intake",
-    "direct": "direct_intake",
-}
+from checks.refusals import Refusal
+from intake import early_answers
+from intake.event_sources import SourceKind, source_kind
+from platform_services.observability import (
+    COLD_START_METRIC,
+    Metric,
+    count,
+    logger,
+    metrics,
+    tracer,
+)
+from runtime import Runtime, current_runtime, runtime_is_built
 
 
 # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: an event may carry a webhook token in
@@ -44,9 +48,42 @@ def lambda_handler(event: Any, context: Any) -> Any:
         logger.warning("too little time left to start; answered at once", extra={"left_s": left})
         return early_answers.answer(kind, event)
     try:
-        intake = importlib.import_module(INTAKES[kind])
-        return intake.handle(event, context, current_runtime())
+        return INTAKES[kind](event, context, current_runtime())
     except Refusal as refusal:  # HTTP and SQS answer refusals themselves; the others raise
         count(Metric.EVENTS_REFUSED)
         logger.warning("event refused", extra={"code": refusal.code})
         raise
+
+
+# Each source's intake is imported when its first event arrives: a container loads only what its
+# own sources need (a cold start is billed).
+def http_request(event: Any, context: Any, runtime: Runtime) -> Any:
+    from intake import http
+
+    return http.handle(event, context, runtime)
+
+
+def sqs_batch(event: Any, context: Any, runtime: Runtime) -> Any:
+    from intake import sqs
+
+    return sqs.handle(event, context, runtime)
+
+
+def eventbridge_event(event: Any, context: Any, runtime: Runtime) -> Any:
+    from intake import eventbridge
+
+    return eventbridge.handle(event, context, runtime)
+
+
+def direct_invoke(event: Any, context: Any, runtime: Runtime) -> Any:
+    from intake import direct
+
+    return direct.handle(event, context, runtime)
+
+
+INTAKES: dict[SourceKind, Any] = {
+    "http": http_request,
+    "sqs": sqs_batch,
+    "eventbridge": eventbridge_event,
+    "direct": direct_invoke,
+}

@@ -8,26 +8,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import aws_calls
-import http_session
-import sales_client
-from api_keys import ApiKeyStore
-from email_extraction import EmailFinder
-from enrichment import Enricher
-from fleet_pacing import fleet_pacer
-from http_session import ApiConnection
-from intake_signing import IntakeSigning
-from lookup_cache import LookupCache
-from minimo_client import MinimoClient
-from queue_sender import QueueSender
-from request_pacing import Pacer, RequestPacer
-from sales_client import SalesClient
-from secret_reader import SecretReader
+from checks.email_extraction import EmailFinder
+from forwarding.queue_sender import QueueSender
+from intake.queued_signatures import IntakeSigning
+from lookups import http_session, sales_client
+from lookups.cache import LookupCache
+from lookups.enricher import Enricher
+from lookups.http_session import ApiConnection
+from lookups.minimo_client import MinimoClient
+from lookups.pacing.container_pacer import Pacer, RequestPacer
+from lookups.pacing.fleet_pacer import fleet_pacer
+from lookups.pacing.table_clock import TableClock
+from lookups.sales_client import SalesClient
+from platform_services import aws_calls
+from platform_services.api_keys import ApiKeyStore
+from platform_services.secret_reader import SecretReader
 from settings import ENVIRONMENT_VARIABLES, Settings
-from table_clock import TableClock
 
 if TYPE_CHECKING:  # imported only with IDEMPOTENCY_TABLE (Powertools idempotency is not cheap)
-    from delivery_ledger import DeliveryLedger
+    from forwarding.ledger import DeliveryLedger
 
 # Besides the function's own variables, these change where AWS calls go (local runs, tests).
 _AWS_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
@@ -162,7 +161,7 @@ def _ledger(
 ) -> DeliveryLedger | None:
     if not settings.idempotency_table:
         return None
-    from delivery_ledger import DeliveryLedger
+    from forwarding.ledger import DeliveryLedger
 
     return DeliveryLedger(settings.idempotency_table, concurrency, purpose)
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from signature_schemes import AUTO, SCHEMES
+from checks.signatures.schemes import AUTO, SCHEMES
 
 RELATIONSHIPS = ("self", "customer", "supplier")
 # `auto` gives a route named after a form tool that tool's scheme (signature_schemes.py).

@@ -55,11 +55,11 @@ def test_the_build_answers_as_the_source_does(built, capsys):
 def test_a_module_left_out_of_the_build_fails_as_it_would_in_lambda(built, tmp_path, capsys):
     broken = tmp_path / "broken"
     shutil.copytree(built, broken)
-    (broken / function_facts().code_uri / "queue_sender.py").unlink()
+    (broken / function_facts().code_uri / "forwarding" / "queue_sender.py").unlink()
     assert lambda_check.main(["--build-dir", str(broken), SAMPLES[0]]) == 1
     out = capsys.readouterr().out
     assert "init_error" in out
-    assert "No module named 'queue_sender'" in out
+    assert "No module named 'forwarding.queue_sender'" in out
 
 
 def test_a_package_left_out_of_the_layer_fails_too(built, tmp_path, capsys):

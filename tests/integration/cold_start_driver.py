@@ -1,7 +1,7 @@
 """Runs the real handler in a fresh process, as a new Lambda container does, giving each event a
 context with only SECONDS_LEFT left (test_early_answers.py).
 
-    python tests/integration/cold_start_driver.py EVENTS.json OUTCOMES.json SECONDS_LEFT
+    python -m tests.integration.cold_start_driver EVENTS.json OUTCOMES.json SECONDS_LEFT
 
 Importing the handler is the container's init, which Lambda does not count against an
 invocation's time; each invocation is timed from the call to the answer. The environment comes
@@ -15,11 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from local.invoker import load_handler  # noqa: E402 - needs ROOT on sys.path
-from local.lambda_context import LambdaContextStub  # noqa: E402
+from local.invoker import load_handler
+from local.lambda_context import LambdaContextStub
 
 
 def main(events_path: str, outcomes_path: str, seconds_left: str) -> None:

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-import aws_calls
-from deadlines import Deadline
 from local.aws_fault_proxy import AwsFaultProxy
 from local.lambda_events import sqs_record
+from platform_services import aws_calls
+from platform_services.deadlines import Deadline
 
 TIMEOUT = 15.0  # the template's
 
@@ -142,7 +142,7 @@ def messages_waiting(stack) -> int:
 
 
 def messages(count: int = 25) -> list:
-    from queue_sender import OutgoingMessage
+    from forwarding.queue_sender import OutgoingMessage
 
     return [OutgoingMessage(**fields) for fields in MESSAGES[:count]]
 

@@ -15,7 +15,7 @@ import pytest
 from local.lambda_events import eventbridge_event, http_api_event, sqs_event
 
 ROOT = Path(__file__).resolve().parents[2]
-DRIVER = Path(__file__).with_name("cold_start_driver.py")
+DRIVER = "tests.integration.cold_start_driver"  # run from the repo root
 EMAIL = "customer@example.com"
 
 
@@ -24,7 +24,7 @@ def cold_start(stack, tmp_path: Path, events: list, seconds_left: float) -> list
     events_file, outcomes_file = tmp_path / "events.json", tmp_path / "outcomes.json"
     events_file.write_text(json.dumps(events))
     done = subprocess.run(  # noqa: S603 - our own driver, with this interpreter
-        [sys.executable, str(DRIVER), str(events_file), str(outcomes_file), str(seconds_left)],
+        [sys.executable, "-m", DRIVER, str(events_file), str(outcomes_file), str(seconds_left)],
         env={"PATH": os.environ.get("PATH", ""), **stack.env(LOOKUP_CACHE_TTL_SECONDS="0")},
         cwd=ROOT,
         capture_output=True,

@@ -16,13 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-import aws_calls
-from fleet_pacing import HEADROOM, fleet_pacer
 from local.lambda_events import sqs_event
-from request_pacing import PacingExceeded
-from sales_client import FIND_BY_EMAIL_PATH
+from lookups.pacing.container_pacer import PacingExceeded
+from lookups.pacing.fleet_pacer import HEADROOM, fleet_pacer
+from lookups.pacing.table_clock import MAX_PROBES, TableClock
+from lookups.sales_client import FIND_BY_EMAIL_PATH
+from platform_services import aws_calls
 from settings import DEFAULT_SALES_API_VERSION
-from table_clock import MAX_PROBES, TableClock
 from tests.fleet_helpers import (
     LIMIT,
     batch,
@@ -195,10 +195,10 @@ class ManualClock(TableClock):
 
 
 def test_the_longest_pause_is_15_minutes_on_a_clock_the_test_moves(stack, function_env):
-    from fleet_pacing import FleetPacer
-    from pacing_schedule import PacingSchedule
-    from rate_limit_headers import retry_after_seconds
-    from request_pacing import RequestPacer
+    from lookups.pacing.container_pacer import RequestPacer
+    from lookups.pacing.fleet_pacer import FleetPacer
+    from lookups.pacing.rate_limit_headers import retry_after_seconds
+    from lookups.pacing.schedule import PacingSchedule
 
     function_env()
     clock = ManualClock()

@@ -28,7 +28,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from email_addresses import normalise_email
+from checks.email_addresses import normalise_email
+from checks.refusals import Refusal
 from local import signed_events
 from local.lambda_events import (
     eventbridge_event,
@@ -38,7 +39,6 @@ from local.lambda_events import (
     sqs_event,
     sqs_record,
 )
-from refusals import Refusal
 from tests import signing
 from tests.wire_strategies import (
     EMAIL,
@@ -479,7 +479,10 @@ def test_a_429_with_any_rate_limit_headers_is_handed_back_for_at_most_15_minutes
     """The issue's malformed Retry-After (abc, 1.5, -1, empty, huge) and everything else a
     header can carry: the record waits in its queue, never forwarded partial, never lost, and
     the pacer holds the API for 15 minutes at most."""
-    from rate_limit_headers import DEFAULT_RATE_LIMIT_WAIT_SECONDS, retry_after_seconds
+    from lookups.pacing.rate_limit_headers import (
+        DEFAULT_RATE_LIMIT_WAIT_SECONDS,
+        retry_after_seconds,
+    )
 
     _fresh_container(stack, function_env)
     stack.sales.add_faults([{"status": 429, "headers": headers}], email=EMAIL)
@@ -536,7 +539,7 @@ ODD_BASES = {
 def test_odd_shapes_of_every_source_get_a_clean_answer(stack, invoke, data, base):
     """Never a KeyError or AttributeError: a documented answer, or a raised Refusal (400) for
     the sources whose answer to a refusal is an error."""
-    from event_sources import source_kind
+    from intake.event_sources import source_kind
 
     event = data.draw(odd_shapes(ODD_BASES[base]))
     kind = source_kind(event)

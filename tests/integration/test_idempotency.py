@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from delivery import Delivery
-from delivery_ledger import DeliveryLedger
+from checks.delivery import Delivery
+from forwarding.ledger import DeliveryLedger
 from local.lambda_events import eventbridge_event, http_api_event, sqs_event, sqs_record
 
 

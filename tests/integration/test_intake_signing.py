@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from intake.queued_webhooks import SCHEMA
 from local.lambda_events import http_api_event, sqs_record
 from local.sqs_event_source import SqsEventSource
-from queued_webhooks import SCHEMA
 from tests import signing
 
 EMAIL = "customer@example.com"
@@ -271,9 +271,14 @@ def test_one_container_signs_what_another_accepts(stack, function_env, drain, tm
     events_file, outcomes_file = tmp_path / "events.json", tmp_path / "outcomes.json"
     events_file.write_text(json.dumps([typeform_delivery()]))
     edge_env = stack.env(INTAKE_QUEUE_URL=stack.intake_queue_url, **shared)
-    driver = Path(__file__).with_name("cold_start_driver.py")
     done = subprocess.run(  # noqa: S603 - our own driver, with this interpreter
-        [sys.executable, str(driver), str(events_file), str(outcomes_file), "10"],
+        [
+            sys.executable,
+            "-m",
+            "tests.integration.cold_start_driver",
+            *(map(str, (events_file, outcomes_file))),
+            "10",
+        ],
         env={"PATH": os.environ.get("PATH", ""), **edge_env},
         cwd=Path(__file__).parents[2],
         capture_output=True,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from checks.refusals import Refusal
 from local.lambda_events import (
     eventbridge_event,
     function_url_event,
@@ -17,7 +18,6 @@ from local.lambda_events import (
     rest_api_event,
     sqs_event,
 )
-from refusals import Refusal
 
 EMAIL = "customer@example.com"
 

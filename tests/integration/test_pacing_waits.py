@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from enrichment import Lookups
-from forwarding import HANDED_BACK
+from forwarding.pipeline import HANDED_BACK
 from local.lambda_events import http_api_event, sqs_event
-from lookup_results import LookupFailure, MinimoResult, SalesResult
+from lookups.enricher import Lookups
+from lookups.results import LookupFailure, MinimoResult, SalesResult
 from tests.fleet_helpers import (
     containers,
     drain_batch,

@@ -10,9 +10,9 @@ import math
 import pytest
 from botocore.exceptions import ClientError
 
-from deadlines import Deadline
-from delivery import Delivery
-from forwarding import UNSERIALISABLE, enrich_and_forward
+from checks.delivery import Delivery
+from checks.refusals import Refusal
+from forwarding.pipeline import UNSERIALISABLE, enrich_and_forward
 from local.lambda_context import LambdaContextStub
 from local.lambda_events import (
     eventbridge_event,
@@ -22,7 +22,7 @@ from local.lambda_events import (
     sqs_event,
     sqs_record,
 )
-from refusals import Refusal
+from platform_services.deadlines import Deadline
 from runtime import current_runtime
 
 EMAIL = "customer@example.com"

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from intake.queued_webhooks import MAX_QUEUED_BYTES, SCHEMA
 from local.lambda_events import http_api_event
 from local.sqs_event_source import SqsEventSource
-from queued_webhooks import MAX_QUEUED_BYTES, SCHEMA
 from tests import signing
 
 EMAIL = "customer@example.com"

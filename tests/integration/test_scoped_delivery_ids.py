@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from forwarding import ForwardingFailed
+from forwarding.pipeline import ForwardingFailed
 from local.lambda_events import eventbridge_event, http_api_event, sqs_record
 from tests import signing
 
@@ -98,8 +98,8 @@ def test_the_same_signed_webhook_id_with_another_body_is_a_conflict(
 
 
 def test_a_reused_id_is_a_conflict_while_the_first_is_in_flight_too(stack, invoke, ledger_env):
-    from delivery import Delivery
-    from delivery_ledger import DeliveryLedger
+    from checks.delivery import Delivery
+    from forwarding.ledger import DeliveryLedger
 
     source = {"kind": "http", "route": "/webhooks/website", "provider": "website"}
     busy = Delivery("msg_2", source, {"email": "customer@example.com", "n": 1}, None, "")

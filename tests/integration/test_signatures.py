@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-import webhook_signatures
+from checks.signatures import routes as webhook_signatures
 from local.lambda_events import function_url_event, http_api_event, rest_api_event
 from tests import signing
 

@@ -28,14 +28,14 @@ from local.lambda_events import eventbridge_event, http_api_event, sqs_event
 from tests import signing
 
 ROOT = Path(__file__).resolve().parents[2]
-DRIVER = Path(__file__).with_name("traced_lambda.py")
+DRIVER = "tests.integration.traced_lambda"  # run from the repo root
 FUNCTION_DIR = ROOT / "functions" / "enrich"
 
 # Powertools names a capture_method subsegment `## module.Class.method`.
-LOOK_UP = "## enrichment.Enricher.look_up"
-CLAIM = "## delivery_ledger.DeliveryLedger.claim"
-SETTLE = "## delivery_ledger.DeliveryLedger.settle"
-SEND = "## queue_sender.QueueSender.send"
+LOOK_UP = "## lookups.enricher.Enricher.look_up"
+CLAIM = "## forwarding.ledger.DeliveryLedger.claim"
+SETTLE = "## forwarding.ledger.DeliveryLedger.settle"
+SEND = "## forwarding.queue_sender.QueueSender.send"
 
 FOUND_IN_BOTH = "jane.doe+newsletter@example.com"  # a contact in both sandboxes
 UNKNOWN = "Trace.Probe+Unknown@Example.NET"  # in neither
@@ -135,7 +135,7 @@ def run_traced(stack, daemon: XRayDaemon, tmp_path: Path, events: list[Any], **e
     events_file, outcomes_file = tmp_path / "events.json", tmp_path / "outcomes.json"
     events_file.write_text(json.dumps(events))
     done = subprocess.run(  # noqa: S603 - our own driver, with this interpreter
-        [sys.executable, str(DRIVER), str(events_file), str(outcomes_file)],
+        [sys.executable, "-m", DRIVER, str(events_file), str(outcomes_file)],
         env={"PATH": os.environ.get("PATH", ""), **variables},
         cwd=ROOT,
         capture_output=True,

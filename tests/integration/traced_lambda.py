@@ -1,6 +1,6 @@
 """Runs the real handler in a fresh process as Lambda runs it with tracing on (test_tracing.py).
 
-    python tests/integration/traced_lambda.py EVENTS.json OUTCOMES.json
+    python -m tests.integration.traced_lambda EVENTS.json OUTCOMES.json   # from the repo root
 
 The environment comes from the caller: the local stack's variables, LAMBDA_TASK_ROOT (which
 tells Powertools and the X-Ray SDK that they are in Lambda) and AWS_XRAY_DAEMON_ADDRESS (where
@@ -24,10 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
-from local.invoker import invoke, load_handler  # noqa: E402 - needs ROOT on sys.path
+from local.invoker import invoke, load_handler
 
 
 def trace_header() -> dict[str, str]:

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from body_parsing import MAX_FORM_FIELDS, parse_body
-from refusals import Refusal
-from strict_json import MAX_JSON_DEPTH
+from checks.body_parsing import MAX_FORM_FIELDS, parse_body
+from checks.refusals import Refusal
+from checks.strict_json import MAX_JSON_DEPTH
 
 
 def refusal(body: bytes, content_type: str | None) -> tuple[int, str]:

@@ -1,4 +1,4 @@
-from delivery_ids import content_id, delivery_key, safe_id, sender_id, sender_scope
+from checks.delivery_ids import content_id, delivery_key, safe_id, sender_id, sender_scope
 
 
 def test_headers_first_in_order():

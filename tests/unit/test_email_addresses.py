@@ -1,7 +1,7 @@
 import pytest
 
-from email_addresses import email_hash, mask_email, normalise_email
-from minimo_client import encode_uri_component
+from checks.email_addresses import email_hash, mask_email, normalise_email
+from lookups.minimo_client import encode_uri_component
 
 # What JavaScript's encodeURIComponent returns for each (as printed by `node -e`).
 JS_ENCODED = {

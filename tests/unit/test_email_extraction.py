@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from email_extraction import MAX_NODES, EmailFinder, find_automatically
+from checks.email_extraction import MAX_NODES, EmailFinder, find_automatically
 from settings import ConfigurationError
 
 

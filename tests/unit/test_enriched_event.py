@@ -1,11 +1,11 @@
 """The message body and attributes downstream consumers rely on."""
 
-from delivery import Delivery
-from email_addresses import email_hash
-from email_extraction import EmailMatch
-from enriched_event import SCHEMA, enriched_event, outgoing_message
-from enrichment import Lookups
-from lookup_results import LookupFailure, MinimoResult, SalesMatch, SalesResult
+from checks.delivery import Delivery
+from checks.email_addresses import email_hash
+from checks.email_extraction import EmailMatch
+from forwarding.enriched_event import SCHEMA, enriched_event, outgoing_message
+from lookups.enricher import Lookups
+from lookups.results import LookupFailure, MinimoResult, SalesMatch, SalesResult
 
 PRECEDENCE = ("self", "customer", "supplier")
 

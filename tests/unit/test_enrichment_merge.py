@@ -2,8 +2,8 @@
 
 import pytest
 
-from enrichment import SKIPPED, Lookups, enrichment_status, winning_relationship
-from lookup_results import LookupFailure, MinimoResult, SalesMatch, SalesResult
+from lookups.enricher import SKIPPED, Lookups, enrichment_status, winning_relationship
+from lookups.results import LookupFailure, MinimoResult, SalesMatch, SalesResult
 
 FOUND = MinimoResult("found", contact={"id": 42})
 NOT_FOUND = MinimoResult("not_found")

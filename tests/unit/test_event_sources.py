@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from event_sources import source_kind
+from intake.event_sources import source_kind
 
 EVENTS = Path(__file__).parents[2] / "events"
 

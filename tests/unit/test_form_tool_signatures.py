@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import webhook_signatures as signatures
+from checks.refusals import Refusal
+from checks.signatures import routes as signatures
+from checks.signatures.request_urls import hubspot_decoded
+from checks.signatures.shared_secrets import without_secret_fields
 from local import webhook_signing as signing
-from refusals import Refusal
-from request_urls import hubspot_decoded
-from shared_secrets import without_secret_fields
 
 NOW_MS = 1_795_860_000_000
 NOW = NOW_MS / 1000

@@ -1,4 +1,4 @@
-from lookup_cache import LookupCache
+from lookups.cache import LookupCache
 
 
 class Clock:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from body_parsing import MAX_FORM_FIELDS, parse_body
-from refusals import Refusal
+from checks.body_parsing import MAX_FORM_FIELDS, parse_body
+from checks.refusals import Refusal
 
 CRLF = b"\r\n"
 # Boundaries as each sender writes them.

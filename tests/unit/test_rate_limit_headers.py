@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rate_limit_headers import (
+from lookups.pacing.rate_limit_headers import (
     MAX_RESET_SECONDS,
     MAX_RETRY_AFTER_SECONDS,
     retry_after_seconds,

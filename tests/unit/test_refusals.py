@@ -9,12 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from refusals import Refusal
+from checks.refusals import Refusal
 
 FUNCTION_DIR = Path(__file__).parents[2] / "functions" / "enrich"
 
 
-@pytest.mark.parametrize("module", sorted(p.stem for p in FUNCTION_DIR.glob("*.py")))
+MODULES = sorted(
+    ".".join(path.relative_to(FUNCTION_DIR).with_suffix("").parts).removesuffix(".__init__")
+    for path in FUNCTION_DIR.rglob("*.py")
+    if "__pycache__" not in path.parts
+)
+
+
+@pytest.mark.parametrize("module", MODULES)
 def test_no_module_holds_a_refusal_instance(module):
     loaded = importlib.import_module(module)
     held = [name for name, value in vars(loaded).items() if isinstance(value, Refusal)]
@@ -31,8 +38,8 @@ def test_a_module_level_refusal_would_be_caught():
 
 
 def test_an_oversized_queued_webhook_is_refused_with_a_new_refusal_each_time():
-    from delivery import Delivery
-    from queued_webhooks import MAX_QUEUED_BYTES, queued_message
+    from checks.delivery import Delivery
+    from intake.queued_webhooks import MAX_QUEUED_BYTES, queued_message
 
     delivery = Delivery("big-1", {"kind": "http"}, {"pad": "x" * MAX_QUEUED_BYTES}, None, "t")
     refusals = []

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from request_pacing import WINDOW_MARGIN_SECONDS, PacingExceeded, RequestPacer
+from lookups.pacing.container_pacer import WINDOW_MARGIN_SECONDS, PacingExceeded, RequestPacer
 
 
 class FakeClock:
@@ -169,7 +169,7 @@ def test_a_spaced_pacer_never_bursts():
 def test_containers_pacing_alone_never_add_up_to_more_than_the_rate(rate, containers, share):
     """Evenly spaced at r a second, a container can put ceil(r) requests into one second (7 at
     6.1): its share is whole requests, so that the fleet's worst second stays within the rate."""
-    from fleet_pacing import fallback_rate
+    from lookups.pacing.fleet_pacer import fallback_rate
 
     assert fallback_rate(rate, containers) == pytest.approx(share)
     assert containers * math.ceil(fallback_rate(rate, containers)) <= max(rate, containers)

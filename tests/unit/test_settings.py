@@ -123,7 +123,7 @@ def test_per_provider_secrets_stay_out_of_repr():
 
 @pytest.mark.parametrize("value", ["not json", '["a"]', '{"tally": 5}', '{"tally": ["a", 1]}'])
 def test_malformed_per_provider_secrets_name_the_variable_not_the_value(value):
-    from api_keys import ApiKeyStore
+    from platform_services.api_keys import ApiKeyStore
 
     with pytest.raises(ConfigurationError, match="WEBHOOK_SECRETS") as caught:
         ApiKeyStore(Settings.from_env({**REQUIRED, "WEBHOOK_SECRETS": value}))
@@ -131,7 +131,7 @@ def test_malformed_per_provider_secrets_name_the_variable_not_the_value(value):
 
 
 def test_per_provider_secrets_are_read_case_insensitively():
-    from api_keys import ApiKeyStore
+    from platform_services.api_keys import ApiKeyStore
 
     env = {**REQUIRED, "WEBHOOK_SECRETS": '{"Tally": ["old", "new"], "typeform": "tf", "x": ""}'}
     keys = ApiKeyStore(Settings.from_env(env)).current()

@@ -5,10 +5,10 @@ import math
 
 import pytest
 
-import strict_json
-from queue_sender import OutgoingMessage, sqs_body, sqs_text
-from refusals import Refusal
-from strict_json import MAX_JSON_DEPTH
+from checks import strict_json
+from checks.refusals import Refusal
+from checks.strict_json import MAX_JSON_DEPTH
+from forwarding.queue_sender import OutgoingMessage, sqs_body, sqs_text
 
 
 def refused(text: bytes | str) -> str:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from table_clock import TableClock
+from lookups.pacing.table_clock import TableClock
 
 TABLE_EPOCH = 1_800_000_000.0  # the table's time when the monotonic clock reads 0
 
@@ -132,7 +132,7 @@ def test_the_tables_time_is_always_within_the_bounds(skew, gaps, trips):
 @pytest.mark.parametrize("skew", [-30.0, 0.7, 4.2])
 def test_calibrating_narrows_the_estimate_in_a_few_timed_reads(skew):
     """Reads timed so that the table's Date ticks over mid-interval: each halves it."""
-    from table_clock import MAX_PROBES, PRECISION_SECONDS
+    from lookups.pacing.table_clock import MAX_PROBES, PRECISION_SECONDS
 
     clocks = Clocks(skew=skew)
     clock = clocks.clock()

@@ -303,14 +303,14 @@ def environment_reads(source: str) -> set[str]:
 def variables_the_function_needs() -> set[str]:
     known = documented_variables()
     names = known | settings_variables(known) | set(ENVIRONMENT_VARIABLES)
-    for path in FUNCTION_DIR.glob("*.py"):
+    for path in FUNCTION_DIR.rglob("*.py"):
         names |= environment_reads(path.read_text())
     return {n for n in names if not n.startswith("AWS_")} - LOCAL_ONLY
 
 
 def metric_names_in_code() -> set[str]:
     """CamelCase string constants of observability.py: the metric names the function emits."""
-    source = (FUNCTION_DIR / "observability.py").read_text()
+    source = (FUNCTION_DIR / "platform_services" / "observability.py").read_text()
     return {
         node.value
         for node in ast.walk(ast.parse(source))

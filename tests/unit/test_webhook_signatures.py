@@ -11,8 +11,8 @@ import standardwebhooks
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import webhook_signatures as signatures
-from refusals import Refusal
+from checks.refusals import Refusal
+from checks.signatures import routes as signatures
 from tests import signing
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

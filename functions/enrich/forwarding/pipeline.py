@@ -1,0 +1,199 @@
+"""The shared path of every source: look the addresses up, build the events, send them."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from itertools import islice
+
+from checks.delivery import Delivery
+from checks.delivery_ids import DeliveryKey
+from forwarding.claims import DeliveryClaims
+from forwarding.enriched_event import enriched_event
+from forwarding.outcome_log import Unforwarded, count_lookups, log_forwarded, waits_for
+from forwarding.outcomes import HANDED_BACK, ID_REUSED, IN_PROGRESS, Outcome
+from forwarding.outgoing_batches import UNSERIALISABLE, OutgoingBatches
+from forwarding.queue_sender import NOT_SENT
+from lookups.enricher import Lookups
+from platform_services import aws_calls
+from platform_services.deadlines import Deadline, LambdaContextLike
+from platform_services.observability import count, logger
+from runtime import Runtime
+
+__all__ = [
+    "HANDED_BACK",
+    "ID_REUSED",
+    "IN_PROGRESS",
+    "UNSERIALISABLE",
+    "ForwardingFailed",
+    "Outcome",
+    "enrich_and_forward",
+    "forward_or_raise",
+]
+
+# Addresses admitted (claimed, with IDEMPOTENCY_TABLE) at a time, as the lookups ask for more.
+ADMIT_CHUNK = 16
+
+
+class ForwardingFailed(Exception):
+    """Raised by sources whose sender retries on an error (direct and EventBridge invokes)."""
+
+
+def enrich_and_forward(
+    deliveries: Sequence[Delivery],
+    runtime: Runtime,
+    deadline: Deadline,
+    *,
+    hand_back_waits: bool = False,
+) -> list[Outcome]:
+    """One Outcome per delivery, in order. Each delivery (sender, id and content) is looked up
+    and sent at most once: repeated within the batch, or (with IDEMPOTENCY_TABLE) already
+    forwarded before. With IDEMPOTENCY_TABLE, a sender's id that already names other content is
+    refused as reused (ID_REUSED) rather than taken for a duplicate.
+
+    `deadline` is the lookups'; SQS and the ledger's bookkeeping end by its answer deadline.
+    With `hand_back_waits` (a queue will deliver the event again), what cannot be finished in
+    time is handed back (HANDED_BACK), never sent late: an event whose lookup only had to wait
+    past the deadline, whose lookups could not start, whose duplicate check could not be made
+    or whose send could not start in time. Otherwise such an event goes out `partial`.
+    """
+    unique = list({d.key: d for d in deliveries}.values())
+    tally: Counter[str] = Counter()  # one data point per metric and invocation, however many events
+    unforwarded = Unforwarded()
+    answer_by = deadline.for_answer()
+    claims = None
+    if runtime.ledger is not None:
+        claims = DeliveryClaims(
+            runtime.ledger,
+            deadline,
+            answer_by,
+            hand_back_late=hand_back_waits,
+            tally=tally,
+            unforwarded=unforwarded,
+        )
+    forwarding = _Forwarding(runtime, deadline, answer_by, tally, unforwarded, hand_back_waits)
+    outcomes = forwarding.run(unique, claims)
+    if claims is not None:
+        claims.settle(outcomes)
+    unforwarded.log(tally)
+    for name, value in tally.items():
+        count(name, value)
+    return [outcomes[d.key] for d in deliveries]
+
+
+class _Forwarding:
+    """Each event is built as soon as its address is answered and sent in a batch of ten as
+    soon as ten are ready, while the other lookups run: a batch takes about as long as its
+    lookups, not its lookups plus its sends."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        deadline: Deadline,
+        answer_by: Deadline,
+        tally: Counter[str],
+        unforwarded: Unforwarded,
+        hand_back_waits: bool,
+    ) -> None:
+        self._runtime = runtime
+        self._deadline = deadline
+        self._tally = tally
+        self._unforwarded = unforwarded
+        self._hand_back_waits = hand_back_waits
+        self._outcomes: dict[DeliveryKey, Outcome] = {}
+        self._by_email: defaultdict[str, list[Delivery]] = defaultdict(list)
+        self._batches = OutgoingBatches(runtime, answer_by, self._sent, cutoff=hand_back_waits)
+
+    def run(self, deliveries: list[Delivery], claims: DeliveryClaims | None) -> dict:
+        # The fleet's pacing holding the APIs past the deadline (a 429's pause): what a queue
+        # keeps waits there until the hold ends, with nothing claimed or asked meanwhile.
+        held = self._runtime.enricher.held_for(self._deadline) if self._hand_back_waits else None
+        for delivery in deliveries:
+            if held is not None and delivery.email:
+                self._hand_back(delivery, "rate_limited", wait=held)
+                continue
+            self._by_email[delivery.email.email if delivery.email else ""].append(delivery)
+        # No address first (nothing to look up), then the others in order.
+        emails = sorted(self._by_email, key=bool)
+        all_lookups: dict[str, Lookups] = {}
+        with aws_calls.within(self._deadline):  # the API keys' secret, read by the lookups
+            lookups = self._runtime.enricher.look_up(
+                self._admitted(emails, claims),
+                self._deadline,
+                stop_when_full=self._hand_back_waits,
+                expected=sum(1 for email in emails if email),
+            )
+            for email, found in lookups:
+                all_lookups[email] = found
+                self._answered(email, found)
+        self._batches.finish()
+        count_lookups(all_lookups, self._tally)
+        for delivery in deliveries:  # never admitted: the batch ran out of time first
+            if delivery.key not in self._outcomes:
+                self._hand_back(delivery, "time")
+        return self._outcomes
+
+    def _admitted(self, emails: list[str], claims: DeliveryClaims | None) -> Iterator[str]:
+        """The addresses to look up, admitted a few at a time as the lookups ask for more (the
+        duplicate check claims their deliveries then); no-address events go straight out."""
+        for chunk in _chunks(emails, ADMIT_CHUNK):
+            if claims is not None:
+                waiting = [d for email in chunk for d in self._by_email[email]]
+                fresh = {d.key for d in claims.admit(waiting, self._outcomes)}
+                for email in chunk:
+                    self._by_email[email] = [d for d in self._by_email[email] if d.key in fresh]
+            for email in chunk:
+                if not self._by_email[email]:
+                    continue
+                if email:
+                    yield email
+                else:
+                    self._answered("", None)
+
+    def _answered(self, email: str, found: Lookups | None) -> None:
+        for delivery in self._by_email[email]:
+            if self._hand_back_waits and found is not None and found.must_wait:
+                # Its queue keeps it until the wait it met is over.
+                wait = self._runtime.enricher.wait_for(found)
+                self._hand_back(delivery, waits_for(found), wait=wait)
+                continue
+            event = enriched_event(delivery, found, self._runtime.settings.relationship_precedence)
+            self._batches.add(delivery, event, fifo=self._runtime.settings.fifo_queue)
+        self._batches.report_sent()  # what has gone meanwhile, while the lookups still run
+
+    def _hand_back(self, delivery: Delivery, why: str, wait: float | None = None) -> None:
+        self._outcomes[delivery.key] = Outcome(delivery.event_id, None, HANDED_BACK, wait=wait)
+        self._unforwarded.hand_back(delivery, why)
+
+    def _sent(self, delivery: Delivery, event: dict, failure: str | None) -> None:
+        if failure == NOT_SENT:  # its turn to be sent came too late: nothing of it was sent
+            self._hand_back(delivery, "time")
+            return
+        status = event["enrichment"]["status"]
+        self._outcomes[delivery.key] = Outcome(delivery.event_id, status, failure)
+        if failure is None:
+            log_forwarded(event, status, self._tally)
+        else:
+            self._unforwarded.fail(delivery, failure)
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def forward_or_raise(
+    delivery: Delivery, runtime: Runtime, context: LambdaContextLike | None
+) -> dict[str, str]:
+    """For invokes whose sender retries on an error: EventBridge, direct (async) invokes."""
+    logger.set_correlation_id(delivery.event_id)
+    [outcome] = enrich_and_forward([delivery], runtime, Deadline.for_lookups(context))
+    if outcome.failure == ID_REUSED:
+        raise ForwardingFailed(
+            f"event {outcome.event_id} was not queued: its id already names other content"
+            f" from the same source ({ID_REUSED})"
+        )
+    if not outcome.forwarded:
+        raise ForwardingFailed(f"event {outcome.event_id} could not be queued: {outcome.failure}")
+    return outcome.answer()

@@ -1,0 +1,31 @@
+"""Direct invocations (`aws lambda invoke`, Step Functions, another function): the event is the
+submission itself. Failures raise, so that an asynchronous invoke is retried and then reaches the
+function's on-failure destination instead of vanishing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checks import strict_json
+from checks.delivery import new_delivery
+from checks.delivery_ids import content_id, sender_id
+from checks.refusals import Refusal
+from forwarding.pipeline import forward_or_raise
+from platform_services.deadlines import LambdaContextLike
+from platform_services.observability import Metric, count
+from runtime import Runtime
+
+
+def handle(event: Any, context: LambdaContextLike | None, runtime: Runtime) -> dict[str, str]:
+    count(Metric.EVENTS_RECEIVED)
+    if not isinstance(event, dict):
+        raise Refusal(400, "bad_request", "a direct invocation must pass a JSON object")
+    payload = strict_json.accepted(event)  # the same JSON policy as an HTTP body
+    delivery = new_delivery(
+        payload,
+        event_id=sender_id(None, payload) or content_id("direct", payload),
+        source={"kind": "direct"},
+        finder=runtime.email_finder,
+        require_email=runtime.settings.require_email,
+    )
+    return forward_or_raise(delivery, runtime, context)
