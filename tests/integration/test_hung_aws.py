@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from forwarding.pipeline import ForwardingFailed
+from intake.outcome_answers import ForwardingFailed
 from local.aws_fault_proxy import AwsFaultProxy
 from local.lambda_events import eventbridge_event, http_api_event, sqs_record
 from tests import signing

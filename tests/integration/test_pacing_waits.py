@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from forwarding.pipeline import HANDED_BACK
+from forwarding.outcomes import OutcomeCode
 from local.lambda_events import http_api_event, sqs_event
 from lookups.enricher import Lookups
 from lookups.results import LookupFailure, MinimoResult, SalesResult
@@ -179,10 +179,10 @@ def test_while_the_fleet_is_paused_batches_go_back_without_a_request(stack, func
     [runtime] = containers(1)
     records = sqs_event([{"email": e} for e in emails(10, "paused")])["Records"]
     sales_pacer(runtime).pause(600)  # a 429 another container got, as the table holds it
-    assert drain_batch(runtime, records[:5]) == [HANDED_BACK] * 5
+    assert drain_batch(runtime, records[:5]) == [OutcomeCode.HANDED_BACK] * 5
     calls = sales_pacer(runtime).totals()["PacingTableCalls"]
     stack.minimo.clear_requests()
-    assert drain_batch(runtime, records[5:]) == [HANDED_BACK] * 5
+    assert drain_batch(runtime, records[5:]) == [OutcomeCode.HANDED_BACK] * 5
     # Known to be paused: no API request, no DynamoDB call, until the pause ends.
     assert stack.sales.requests() == stack.minimo.requests() == []
     assert sales_pacer(runtime).totals()["PacingTableCalls"] == calls

@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError
 
 from checks.delivery import Delivery
 from checks.refusals import Refusal
-from forwarding.pipeline import UNSERIALISABLE, enrich_and_forward
+from forwarding.outcomes import OutcomeCode
+from forwarding.pipeline import enrich_and_forward
 from local.lambda_context import LambdaContextStub
 from local.lambda_events import (
     eventbridge_event,
@@ -135,7 +136,7 @@ def test_an_event_that_cannot_be_serialised_fails_alone(stack, function_env):
     outcomes = enrich_and_forward(deliveries, current_runtime(), deadline)
     assert [(o.event_id, o.failure) for o in outcomes] == [
         ("ok-0", None),
-        ("defect", UNSERIALISABLE),
+        ("defect", OutcomeCode.NOT_SERIALISABLE),
         ("ok-1", None),
         ("ok-2", None),
     ]

@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from forwarding.pipeline import ForwardingFailed
+from intake.outcome_answers import ForwardingFailed
 from local.lambda_events import eventbridge_event, http_api_event, sqs_record
 from tests import signing
 

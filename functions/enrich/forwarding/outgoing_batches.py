@@ -9,6 +9,7 @@ from concurrent.futures import Future
 
 from checks.delivery import Delivery
 from forwarding.enriched_event import outgoing_message
+from forwarding.outcomes import OutcomeCode
 from forwarding.queue_sender import MAX_BATCH_ENTRIES, OutgoingMessage
 from platform_services import aws_calls
 from platform_services.deadlines import Deadline
@@ -22,7 +23,6 @@ SETTLE_RESERVE_SECONDS = 0.8
 # Started later, its answer could be cut off by the deadline: the message on the queue, and its
 # record reported failed (and so sent again).
 SEND_ATTEMPT_SECONDS = aws_calls.SQS.connect_timeout + 0.5
-UNSERIALISABLE = "not_serialisable"  # not strict JSON: a defect, since intake enforces the policy
 
 # Called once per event with the reason it is not on the queue, or None when it is.
 Sent = Callable[[Delivery, dict, "str | None"], None]
@@ -34,7 +34,7 @@ class OutgoingBatches:
     serialised); `finish` sends the rest and reports every outcome still due.
 
     `cutoff`: no batch is sent after the time left falls under SEND_ATTEMPT_SECONDS; what is
-    left is reported as queue_sender.NOT_SENT."""
+    left is reported as OutcomeCode.NOT_SENT."""
 
     def __init__(self, runtime: Runtime, answer_by: Deadline, sent: Sent, *, cutoff: bool) -> None:
         self._runtime = runtime
@@ -53,7 +53,7 @@ class OutgoingBatches:
                 "event cannot be serialised",
                 extra={"event_id": event["event_id"], **failure_details(exc)},
             )
-            self._sent(delivery, event, UNSERIALISABLE)
+            self._sent(delivery, event, OutcomeCode.NOT_SERIALISABLE)
             return
         self._ready.append((delivery, event, message))
         if len(self._ready) == MAX_BATCH_ENTRIES:

@@ -11,32 +11,18 @@ from checks.delivery_ids import DeliveryKey
 from forwarding.claims import DeliveryClaims
 from forwarding.enriched_event import enriched_event
 from forwarding.outcome_log import Unforwarded, count_lookups, log_forwarded, waits_for
-from forwarding.outcomes import HANDED_BACK, ID_REUSED, IN_PROGRESS, Outcome
-from forwarding.outgoing_batches import UNSERIALISABLE, OutgoingBatches
-from forwarding.queue_sender import NOT_SENT
+from forwarding.outcomes import Outcome, OutcomeCode
+from forwarding.outgoing_batches import OutgoingBatches
 from lookups.enricher import Lookups
 from platform_services import aws_calls
-from platform_services.deadlines import Deadline, LambdaContextLike
-from platform_services.observability import count, logger
+from platform_services.deadlines import Deadline
+from platform_services.observability import count
 from runtime import Runtime
 
-__all__ = [
-    "HANDED_BACK",
-    "ID_REUSED",
-    "IN_PROGRESS",
-    "UNSERIALISABLE",
-    "ForwardingFailed",
-    "Outcome",
-    "enrich_and_forward",
-    "forward_or_raise",
-]
+__all__ = ["Outcome", "enrich_and_forward"]
 
 # Addresses admitted (claimed, with IDEMPOTENCY_TABLE) at a time, as the lookups ask for more.
 ADMIT_CHUNK = 16
-
-
-class ForwardingFailed(Exception):
-    """Raised by sources whose sender retries on an error (direct and EventBridge invokes)."""
 
 
 def enrich_and_forward(
@@ -162,11 +148,12 @@ class _Forwarding:
         self._batches.report_sent()  # what has gone meanwhile, while the lookups still run
 
     def _hand_back(self, delivery: Delivery, why: str, wait: float | None = None) -> None:
-        self._outcomes[delivery.key] = Outcome(delivery.event_id, None, HANDED_BACK, wait=wait)
+        handed_back = Outcome(delivery.event_id, None, OutcomeCode.HANDED_BACK, wait=wait)
+        self._outcomes[delivery.key] = handed_back
         self._unforwarded.hand_back(delivery, why)
 
     def _sent(self, delivery: Delivery, event: dict, failure: str | None) -> None:
-        if failure == NOT_SENT:  # its turn to be sent came too late: nothing of it was sent
+        if failure == OutcomeCode.NOT_SENT:  # its turn came too late: nothing of it was sent
             self._hand_back(delivery, "time")
             return
         status = event["enrichment"]["status"]
@@ -181,19 +168,3 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
-
-
-def forward_or_raise(
-    delivery: Delivery, runtime: Runtime, context: LambdaContextLike | None
-) -> dict[str, str]:
-    """For invokes whose sender retries on an error: EventBridge, direct (async) invokes."""
-    logger.set_correlation_id(delivery.event_id)
-    [outcome] = enrich_and_forward([delivery], runtime, Deadline.for_lookups(context))
-    if outcome.failure == ID_REUSED:
-        raise ForwardingFailed(
-            f"event {outcome.event_id} was not queued: its id already names other content"
-            f" from the same source ({ID_REUSED})"
-        )
-    if not outcome.forwarded:
-        raise ForwardingFailed(f"event {outcome.event_id} could not be queued: {outcome.failure}")
-    return outcome.answer()

@@ -12,6 +12,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
 
 from checks import strict_json
+from forwarding.outcomes import OutcomeCode
 from platform_services import aws_calls
 from platform_services.deadlines import Deadline
 from platform_services.observability import logger, tracer
@@ -24,11 +25,8 @@ MAX_MESSAGE_BYTES = 1_048_576
 # Entries SQS rejects are tried once more, each on its own: when SQS refuses a whole batch
 # (one oversized entry, say), that isolates the entry at fault from the others.
 RETRY_ENTRIES_PER_BATCH = 1
-TOO_LARGE = "message_too_large"  # a failure no retry can mend
-# Left unsent: the call could not have started (NOT_SENT) or ended (deadline_exceeded) in time.
-NOT_SENT = "not_sent"
-DEADLINE_EXCEEDED = "deadline_exceeded"
-_OUT_OF_TIME = frozenset({NOT_SENT, DEADLINE_EXCEEDED})
+# Left unsent: the call could not have started (NOT_SENT) or ended in time.
+_OUT_OF_TIME = frozenset({OutcomeCode.NOT_SENT, OutcomeCode.DEADLINE_EXCEEDED})
 # The characters SQS accepts in a message body and in String attribute values (the XML 1.0 Char
 # production); it refuses a message holding any other with InvalidMessageContents:
 #   https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
@@ -134,14 +132,15 @@ class QueueSender:
         start_by: Deadline | None = None,
     ) -> dict[str, str]:
         """Sends every message it can by `deadline`; returns {message key: reason} for those it
-        could not. With `start_by`, no call starts after it: what is left is NOT_SENT (nothing
-        of it reached SQS), so that a call's answer is never cut off by the deadline, leaving a
-        message both on the queue and reported as failed."""
+        could not: an OutcomeCode, or the code SQS gave. With `start_by`, no call starts after
+        it: what is left is NOT_SENT (nothing of it reached SQS), so that a call's answer is
+        never cut off by the deadline, leaving a message both on the queue and reported as
+        failed."""
         failed: dict[str, str] = {}
         pending: list[OutgoingMessage] = []
         for message in messages:
             if message.size > MAX_MESSAGE_BYTES:
-                failed[message.key] = TOO_LARGE
+                failed[message.key] = OutcomeCode.TOO_LARGE
             else:
                 pending.append(message)
         errors: Counter[str] = Counter()  # one log line per call of send, not one per batch
@@ -150,7 +149,7 @@ class QueueSender:
                 reasons: dict[str, str] = {}
                 for chunk in _chunks(pending, entries_per_batch):
                     if start_by is not None and start_by.remaining() <= 0:
-                        reasons.update((message.key, NOT_SENT) for message in chunk)
+                        reasons.update((message.key, OutcomeCode.NOT_SENT) for message in chunk)
                     else:
                         reasons.update(self._send_chunk(chunk, errors))
                 # Tried again one by one: entries SQS refused, or whose call failed. Never those
@@ -160,7 +159,11 @@ class QueueSender:
                         failed[message.key] = reasons[message.key]
                     else:
                         failed.pop(message.key, None)  # sent, on its retry
-                pending = [m for m in pending if failed.get(m.key, NOT_SENT) not in _OUT_OF_TIME]
+                pending = [
+                    m
+                    for m in pending
+                    if failed.get(m.key, OutcomeCode.NOT_SENT) not in _OUT_OF_TIME
+                ]
         if errors:
             logger.warning("SendMessageBatch failures", extra={"errors": dict(errors)})
         return failed
@@ -178,7 +181,7 @@ class QueueSender:
             return {message.key: code for message in chunk}
         rejected = {}
         for failure in answer.get("Failed", []):
-            code = str(failure.get("Code", "rejected"))
+            code = str(failure.get("Code", OutcomeCode.REJECTED))
             errors[f"{code} (sender fault)" if failure.get("SenderFault") else code] += 1
             rejected[by_entry_id[failure["Id"]].key] = code
         return rejected
@@ -188,10 +191,10 @@ def _error_code(exc: BotoCoreError | ClientError) -> str:
     if isinstance(exc, ClientError):
         return str(exc.response["Error"]["Code"])
     if isinstance(exc, aws_calls.OutOfTime):
-        return DEADLINE_EXCEEDED
+        return OutcomeCode.DEADLINE_EXCEEDED
     if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
-        return "timeout"
-    return "unreachable"
+        return OutcomeCode.TIMEOUT
+    return OutcomeCode.UNREACHABLE
 
 
 def _chunks(messages: list[OutgoingMessage], max_entries: int) -> Iterator[list[OutgoingMessage]]:

@@ -10,7 +10,7 @@ from checks import strict_json
 from checks.delivery import new_delivery
 from checks.delivery_ids import content_id, sender_id
 from checks.refusals import Refusal
-from forwarding.pipeline import forward_or_raise
+from intake.retried_invokes import forward_or_raise
 from platform_services.deadlines import LambdaContextLike
 from platform_services.observability import Metric, count
 from runtime import Runtime

@@ -21,8 +21,10 @@ from checks.signatures import request_urls
 from checks.signatures import routes as webhook_signatures
 from checks.signatures.shared_secrets import without_secret_fields
 from checks.signatures.signed_requests import SignedRequest
-from forwarding.pipeline import ID_REUSED, IN_PROGRESS, enrich_and_forward
-from forwarding.queue_sender import TOO_LARGE
+from forwarding.claims import send_once
+from forwarding.outcomes import MET_BEFORE, OutcomeCode
+from forwarding.pipeline import enrich_and_forward
+from intake import outcome_answers
 from intake.proxy_events import ProxyEvent, proxy_event
 from intake.queued_webhooks import queued_message
 from platform_services.api_keys import SecretUnavailable
@@ -32,28 +34,7 @@ from runtime import Runtime
 from settings import Settings
 
 _PROVIDER_IN_PATH = re.compile(r"/webhooks/([^/]{1,64})/?$")
-
-
-# Answers made per request, never module-level Refusal instances: an exception raised again
-# keeps every traceback it has been through (and the frames' payloads) for the container's life.
-def unavailable() -> Refusal:
-    return Refusal(503, "unavailable", "the event could not be queued; please retry")
-
-
-def in_flight() -> Refusal:
-    return Refusal(409, "in_progress", "this delivery is being processed; retry later")
-
-
-def reused_id() -> Refusal:
-    return Refusal(
-        409, "id_reused", "this delivery id was already used for other content on this route"
-    )
-
-
-def too_large_for_sqs() -> Refusal:
-    return Refusal(
-        413, "payload_too_large", "the enriched event would exceed the queue's 1 MiB message limit"
-    )
+QUEUED = "queued"  # the status of a webhook answered before it is enriched (queued mode)
 
 
 def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Runtime) -> dict:
@@ -69,15 +50,7 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
     if runtime.intake is not None:
         return queue_for_enrichment(delivery, runtime, deadline)
     [outcome] = enrich_and_forward([delivery], runtime, deadline)
-    if outcome.failure == IN_PROGRESS:
-        return refused(in_flight(), {"retry-after": "5"})
-    if outcome.failure == ID_REUSED:  # the same id again, other content: retrying cannot help
-        return refused(reused_id())
-    if outcome.failure == TOO_LARGE:  # retrying would not help: refuse it for good
-        return refused(too_large_for_sqs())
-    if not outcome.forwarded:
-        return refused(unavailable())
-    return http_response(202, outcome.answer())
+    return answered(outcome_answers.http_answer(outcome))
 
 
 def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadline) -> dict:
@@ -93,36 +66,22 @@ def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadlin
         return refused(refusal)
     except SecretUnavailable:  # nothing is queued that the intake could not tell from a forgery
         count(Metric.FORWARD_FAILURES)
-        logger.error("webhook not queued", extra={"reason": "signing_key_unavailable"})
-        return refused(unavailable())
-    answer = {"event_id": delivery.event_id, "status": "queued"}
-    answer_by = deadline.for_answer()
-    acceptances = runtime.acceptances
-    if acceptances is not None:
-        in_progress_ms = int(max(0.0, answer_by.remaining()) * 1000)
-        claims = acceptances.claim([delivery], in_progress_ms, deadline)
-        if claims.reused:
-            count(Metric.DELIVERY_IDS_REUSED)
-            return refused(reused_id())
-        if not claims.fresh and not claims.late:  # late: queued without the check, as ever
-            count(Metric.DUPLICATE_DELIVERIES)
-            if claims.in_progress:
-                return refused(in_flight(), {"retry-after": "5"})
-            return http_response(202, next(iter(claims.answered.values())) or answer)
+        logger.error("webhook not queued", extra={"reason": OutcomeCode.SIGNING_KEY_UNAVAILABLE})
+        return answered(outcome_answers.UNAVAILABLE)
     intake = runtime.intake
-    failure = intake.send([message], answer_by).get(message.key) if intake else "no_intake"
-    if acceptances is not None:
-        if failure:
-            acceptances.settle(forwarded={}, failed=[delivery.key], deadline=answer_by)
-        else:
-            acceptances.settle(forwarded={delivery.key: answer}, failed=[], deadline=answer_by)
-    if failure:
+    assert intake is not None  # queued mode
+
+    def send(answer_by: Deadline) -> str | None:
+        return intake.send([message], answer_by).get(message.key)
+
+    outcome = send_once(delivery, runtime.acceptances, send, deadline, status=QUEUED)
+    if outcome.code is OutcomeCode.FORWARDED:
+        count(Metric.EVENTS_QUEUED)
+        logger.info("webhook queued", extra={"event_id": delivery.event_id})
+    elif outcome.code not in MET_BEFORE:  # what the duplicate check met, it has counted
         count(Metric.FORWARD_FAILURES)
-        logger.error("webhook not queued", extra={"reason": failure})
-        return refused(unavailable())
-    count(Metric.EVENTS_QUEUED)
-    logger.info("webhook queued", extra={"event_id": delivery.event_id})
-    return http_response(202, answer)
+        logger.error("webhook not queued", extra={"reason": outcome.failure})
+    return answered(outcome_answers.http_answer(outcome))
 
 
 def accept(request: ProxyEvent, runtime: Runtime, deadline: Deadline | None = None) -> Delivery:
@@ -218,6 +177,10 @@ def check_signature(
         provider,
         request,
     )
+
+
+def answered(answer: outcome_answers.HttpAnswer) -> dict[str, Any]:
+    return http_response(answer.status, answer.body, dict(answer.headers))
 
 
 def refused(refusal: Refusal, headers: dict[str, str] | None = None) -> dict[str, Any]:

@@ -31,9 +31,10 @@ from checks import strict_json
 from checks.delivery import Delivery, iso_timestamp, new_delivery
 from checks.delivery_ids import safe_id, sender_id
 from checks.refusals import Refusal
-from forwarding.outcomes import Outcome
-from forwarding.pipeline import HANDED_BACK, enrich_and_forward
+from forwarding.outcomes import Outcome, OutcomeCode
+from forwarding.pipeline import enrich_and_forward
 from intake import queued_webhooks, record_handback
+from intake.outcome_answers import record_failure
 from intake.queued_signatures import SIGNATURE_ATTRIBUTE, Verdict
 from platform_services.deadlines import Deadline, LambdaContextLike
 from platform_services.observability import Metric, count, failure_details, logger
@@ -42,7 +43,6 @@ from runtime import Runtime
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
-UNREADABLE = "unreadable"
 # Reading the records may use at most this share of the lookups' time; the records it leaves
 # unread are handed back, so that a huge batch still gets some of its records looked up.
 READ_SHARE = 0.5
@@ -63,8 +63,9 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
         list(deliveries.values()), runtime, deadline, hand_back_waits=True
     )
     for message_id, outcome in zip(deliveries, outcomes, strict=True):
-        if not outcome.forwarded:
-            failures[message_id] = outcome.failure or "not_forwarded"
+        failure = record_failure(outcome)
+        if failure is not None:
+            failures[message_id] = failure
     waiting = dict(zip(deliveries, outcomes, strict=True))
     _hand_back(records, waiting, runtime, deadline.for_answer())
 
@@ -99,7 +100,11 @@ def _hand_back(
     by_queue: dict[str, list[record_handback.HandBack]] = {}
     for record in records:
         outcome = outcomes.get(record.message_id)
-        if outcome is not None and outcome.failure == HANDED_BACK and outcome.wait is not None:
+        if (
+            outcome is not None
+            and outcome.code is OutcomeCode.HANDED_BACK
+            and outcome.wait is not None
+        ):
             wait = record_handback.HandBack(record.message_id, record.receipt_handle, outcome.wait)
             by_queue.setdefault(record.event_source_arn, []).append(wait)
     for queue_arn, waits in by_queue.items():
@@ -161,11 +166,11 @@ class _RecordReader:
             self.failures[record.message_id] = refusal.code
         except SecretUnavailable:  # whether it is a signed webhook cannot be told now
             self._keys_unavailable = True
-            self.failures[record.message_id] = "secret_unavailable"
+            self.failures[record.message_id] = OutcomeCode.SECRET_UNAVAILABLE
         except Exception as exc:  # a record nothing foresaw fails alone, not with its batch
             details = failure_details(exc)
             self.unreadable[details["error_type"], details["raised_at"]] += 1
-            self.failures[record.message_id] = UNREADABLE
+            self.failures[record.message_id] = OutcomeCode.UNREADABLE
 
     def report(self) -> dict[str, str]:
         """Logs and counts the records not read; returns {message id: why} for each."""
@@ -178,7 +183,7 @@ class _RecordReader:
             )
         if self.unreadable:
             count(Metric.FORWARD_FAILURES, sum(self.unreadable.values()))
-            unreadable = [i for i, why in self.failures.items() if why == UNREADABLE]
+            unreadable = [i for i, why in self.failures.items() if why == OutcomeCode.UNREADABLE]
             logger.error(
                 "records could not be read",
                 extra={
@@ -190,7 +195,9 @@ class _RecordReader:
                 },
             )
         if self._keys_unavailable:
-            unjudged = [i for i, why in self.failures.items() if why == "secret_unavailable"]
+            unjudged = [
+                i for i, why in self.failures.items() if why == OutcomeCode.SECRET_UNAVAILABLE
+            ]
             logger.error("intake signing key unavailable", extra={"records": len(unjudged)})
         if self.unread:
             count(Metric.EVENTS_HANDED_BACK, len(self.unread))
@@ -198,7 +205,7 @@ class _RecordReader:
                 "records handed back unread: the batch had no time left to read them",
                 extra={"records": len(self.unread), "message_ids": self.unread[:SAMPLE_IDS]},
             )
-        return {**self.failures, **dict.fromkeys(self.unread, HANDED_BACK)}
+        return {**self.failures, **dict.fromkeys(self.unread, OutcomeCode.HANDED_BACK)}
 
     def _delivery_from(self, record: SQSRecord) -> Delivery:
         body = strict_json.loads(record.body)
