@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from checks.email_extraction import EmailFinder
 from forwarding.queue_sender import QueueSender
+from intake.queued_mode import QueuedMode
 from intake.queued_signatures import IntakeSigning
 from lookups import http_session, sales_client
 from lookups.cache import LookupCache
@@ -40,10 +41,8 @@ class Runtime:
     enricher: Enricher
     sender: QueueSender
     ledger: DeliveryLedger | None  # duplicate-delivery protection, when IDEMPOTENCY_TABLE is set
-    intake: QueueSender | None = None  # queued mode: where HTTP webhooks wait to be enriched
-    # Queued mode with IDEMPOTENCY_TABLE: a webhook delivered twice is queued once.
-    acceptances: DeliveryLedger | None = None
-    # Signs queued webhooks at the edge and tells them apart at the SQS intake.
+    queued: QueuedMode | None = None  # queued mode (INTAKE_QUEUE_URL): the HTTP edge's parts
+    # Tells queued webhooks apart at the SQS intake (and signs them at the edge, in queued mode).
     intake_signing: IntakeSigning | None = None
     sqs: Any = field(default=None, repr=False)  # the SQS client (intake hand-backs use it too)
 
@@ -100,6 +99,7 @@ class Runtime:
         )
         # botocore retries SQS calls itself (standard mode), within the invocation's time.
         sqs = aws_calls.client("sqs", aws_calls.SQS, max_pool_connections=16)
+        signing = IntakeSigning(settings, secrets) if settings.intake_signing else None
         return cls(
             settings=settings,
             keys=keys,
@@ -111,19 +111,16 @@ class Runtime:
                 max_concurrency=settings.max_concurrency,
             ),
             sender=QueueSender(settings.output_queue_url, sqs),
-            intake=(
-                QueueSender(settings.intake_queue_url, sqs) if settings.intake_queue_url else None
-            ),
             ledger=_ledger(settings, settings.max_concurrency),
-            acceptances=_ledger(settings, 1, "accepted") if settings.intake_queue_url else None,
-            intake_signing=IntakeSigning(settings, secrets) if settings.intake_signing else None,
+            queued=_queued_mode(settings, sqs, signing),
+            intake_signing=signing,
             sqs=sqs,
         )
 
     def close(self) -> None:
         """Frees the worker threads of a Runtime that a configuration change replaced."""
         self.enricher.close()
-        for part in (self.sender, self.intake, self.ledger, self.acceptances):
+        for part in (self.sender, self.ledger, self.queued):
             if part is not None:
                 part.close()
 
@@ -164,6 +161,15 @@ def _ledger(
     from forwarding.ledger import DeliveryLedger
 
     return DeliveryLedger(settings.idempotency_table, concurrency, purpose)
+
+
+def _queued_mode(settings: Settings, sqs: Any, signing: IntakeSigning | None) -> QueuedMode | None:
+    if not settings.intake_queue_url:
+        return None
+    assert signing is not None  # settings: no intake queue without a signing key
+    return QueuedMode(
+        QueueSender(settings.intake_queue_url, sqs), signing, _ledger(settings, 1, "accepted")
+    )
 
 
 _lock = threading.Lock()

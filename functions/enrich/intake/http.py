@@ -26,6 +26,7 @@ from forwarding.outcomes import MET_BEFORE, OutcomeCode
 from forwarding.pipeline import enrich_and_forward
 from intake import outcome_answers
 from intake.proxy_events import ProxyEvent, proxy_event
+from intake.queued_mode import QueuedMode
 from intake.queued_webhooks import queued_message
 from platform_services.api_keys import SecretUnavailable
 from platform_services.deadlines import Deadline, LambdaContextLike
@@ -47,19 +48,17 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
         logger.warning("request refused", extra={"status": refusal.status, "code": refusal.code})
         return refused(refusal)
     logger.set_correlation_id(delivery.event_id)
-    if runtime.intake is not None:
-        return queue_for_enrichment(delivery, runtime, deadline)
+    if runtime.queued is not None:
+        return queue_for_enrichment(delivery, runtime.queued, deadline)
     [outcome] = enrich_and_forward([delivery], runtime, deadline)
     return answered(outcome_answers.http_answer(outcome))
 
 
-def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadline) -> dict:
+def queue_for_enrichment(delivery: Delivery, queued: QueuedMode, deadline: Deadline) -> dict:
     """Queued mode: the accepted webhook waits on the intake queue and is answered at once,
     202 `queued`; 503 when the queue refuses it, so that the sender retries."""
-    signing = runtime.intake_signing
-    assert signing is not None  # settings: no intake queue without a signing key
     try:
-        message = queued_message(delivery, lambda body: signing.sign(body, deadline))
+        message = queued_message(delivery, lambda body: queued.signing.sign(body, deadline))
     except Refusal as refusal:
         count(Metric.EVENTS_REFUSED)
         logger.warning("request refused", extra={"status": refusal.status, "code": refusal.code})
@@ -68,13 +67,11 @@ def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadlin
         count(Metric.FORWARD_FAILURES)
         logger.error("webhook not queued", extra={"reason": OutcomeCode.SIGNING_KEY_UNAVAILABLE})
         return answered(outcome_answers.UNAVAILABLE)
-    intake = runtime.intake
-    assert intake is not None  # queued mode
 
     def send(answer_by: Deadline) -> str | None:
-        return intake.send([message], answer_by).get(message.key)
+        return queued.intake.send([message], answer_by).get(message.key)
 
-    outcome = send_once(delivery, runtime.acceptances, send, deadline, status=QUEUED)
+    outcome = send_once(delivery, queued.acceptances, send, deadline, status=QUEUED)
     if outcome.code is OutcomeCode.FORWARDED:
         count(Metric.EVENTS_QUEUED)
         logger.info("webhook queued", extra={"event_id": delivery.event_id})
