@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from checks.email_extraction import EmailFinder
 from forwarding.queue_sender import QueueSender
-from intake.queued_mode import QueuedMode
 from intake.queued_signatures import IntakeSigning
 from lookups import http_session, sales_client
 from lookups.cache import LookupCache
@@ -28,6 +27,7 @@ from settings import ENVIRONMENT_VARIABLES, Settings
 
 if TYPE_CHECKING:  # imported only with IDEMPOTENCY_TABLE (Powertools idempotency is not cheap)
     from forwarding.ledger import DeliveryLedger
+    from intake.queued_mode import QueuedMode  # only in queued mode
 
 # Besides the function's own variables, these change where AWS calls go (local runs, tests).
 _AWS_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
@@ -167,6 +167,8 @@ def _queued_mode(settings: Settings, sqs: Any, signing: IntakeSigning | None) ->
     if not settings.intake_queue_url:
         return None
     assert signing is not None  # settings: no intake queue without a signing key
+    from intake.queued_mode import QueuedMode
+
     return QueuedMode(
         QueueSender(settings.intake_queue_url, sqs), signing, _ledger(settings, 1, "accepted")
     )

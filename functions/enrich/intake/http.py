@@ -7,7 +7,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.data_classes.common import CaseInsensitiveDict
@@ -26,13 +26,15 @@ from forwarding.outcomes import MET_BEFORE, OutcomeCode
 from forwarding.pipeline import enrich_and_forward
 from intake import outcome_answers
 from intake.proxy_events import ProxyEvent, proxy_event
-from intake.queued_mode import QueuedMode
 from intake.queued_webhooks import queued_message
 from platform_services.api_keys import SecretUnavailable
 from platform_services.deadlines import Deadline, LambdaContextLike
 from platform_services.observability import Metric, count, logger
 from runtime import Runtime
 from settings import Settings
+
+if TYPE_CHECKING:
+    from intake.queued_mode import QueuedMode
 
 _PROVIDER_IN_PATH = re.compile(r"/webhooks/([^/]{1,64})/?$")
 QUEUED = "queued"  # the status of a webhook answered before it is enriched (queued mode)

@@ -3,22 +3,25 @@ them as one object, rather than testing each of the Runtime's optional parts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from forwarding.queue_sender import QueueSender
-from intake.queued_signatures import IntakeSigning
-
-if TYPE_CHECKING:  # imported only with IDEMPOTENCY_TABLE (Powertools idempotency is not cheap)
+if TYPE_CHECKING:  # the ledger only with IDEMPOTENCY_TABLE (Powertools idempotency is not cheap)
     from forwarding.ledger import DeliveryLedger
+    from forwarding.queue_sender import QueueSender
+    from intake.queued_signatures import IntakeSigning
 
 
-@dataclass(frozen=True, slots=True)
 class QueuedMode:
-    intake: QueueSender  # where accepted webhooks wait to be enriched
-    signing: IntakeSigning  # signs them, so that the SQS intake can tell them from forgeries
-    # With IDEMPOTENCY_TABLE: a webhook delivered twice is queued once.
-    acceptances: DeliveryLedger | None
+    """A plain class: a dataclass or a NamedTuple costs a cold start 0.5-1 ms to define."""
+
+    __slots__ = ("acceptances", "intake", "signing")
+
+    def __init__(
+        self, intake: QueueSender, signing: IntakeSigning, acceptances: DeliveryLedger | None
+    ) -> None:
+        self.intake = intake  # where accepted webhooks wait to be enriched
+        self.signing = signing  # signs them, so that the SQS intake tells them from forgeries
+        self.acceptances = acceptances  # with IDEMPOTENCY_TABLE: queued once per delivery
 
     def close(self) -> None:
         self.intake.close()
