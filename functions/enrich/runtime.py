@@ -19,6 +19,7 @@ from http_session import ApiConnection
 from intake_signing import IntakeSigning
 from lookup_cache import LookupCache
 from minimo_client import MinimoClient
+from partial_answers import PartialAnswers
 from queue_sender import QueueSender
 from request_pacing import Pacer, RequestPacer
 from sales_client import SalesClient
@@ -47,6 +48,8 @@ class Runtime:
     # Signs queued webhooks at the edge and tells them apart at the SQS intake.
     intake_signing: IntakeSigning | None = None
     sqs: Any = field(default=None, repr=False)  # the SQS client (intake hand-backs use it too)
+    # With IDEMPOTENCY_TABLE: what one API answered for a record waiting for the other.
+    answers: PartialAnswers | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -119,6 +122,9 @@ class Runtime:
             acceptances=_ledger(settings, 1, "accepted") if settings.intake_queue_url else None,
             intake_signing=IntakeSigning(settings, secrets) if settings.intake_signing else None,
             sqs=sqs,
+            answers=(
+                PartialAnswers(settings.idempotency_table) if settings.idempotency_table else None
+            ),
         )
 
     def close(self) -> None:
