@@ -28,12 +28,13 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from checks import strict_json
-from checks.delivery import Delivery, iso_timestamp, new_delivery
+from checks.delivery import Delivery, new_delivery
 from checks.delivery_ids import safe_id, sender_id
 from checks.refusals import Refusal
+from forwarding import queue_receipts, record_handback
 from forwarding.outcomes import Outcome
 from forwarding.pipeline import HANDED_BACK, enrich_and_forward
-from intake import queued_webhooks, record_handback
+from intake import queued_webhooks
 from intake.queued_signatures import SIGNATURE_ATTRIBUTE, Verdict
 from platform_services.deadlines import Deadline, LambdaContextLike
 from platform_services.observability import Metric, count, failure_details, logger
@@ -60,7 +61,11 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
     deliveries, failures = read_batch(records, runtime, deadline)
 
     outcomes = enrich_and_forward(
-        list(deliveries.values()), runtime, deadline, hand_back_waits=True
+        list(deliveries.values()),
+        runtime,
+        deadline,
+        hand_back_waits=True,
+        receipts=queue_receipts.by_delivery(records, deliveries),
     )
     for message_id, outcome in zip(deliveries, outcomes, strict=True):
         if not outcome.forwarded:
@@ -99,8 +104,11 @@ def _hand_back(
     by_queue: dict[str, list[record_handback.HandBack]] = {}
     for record in records:
         outcome = outcomes.get(record.message_id)
-        if outcome is not None and outcome.failure == HANDED_BACK and outcome.wait is not None:
-            wait = record_handback.HandBack(record.message_id, record.receipt_handle, outcome.wait)
+        handle = record.raw_event.get("receiptHandle")
+        if outcome is None or outcome.failure != HANDED_BACK or outcome.wait is None:
+            continue
+        if isinstance(handle, str) and handle:  # else: the queue's own visibility timeout
+            wait = record_handback.HandBack(record.message_id, handle, outcome.wait)
             by_queue.setdefault(record.event_source_arn, []).append(wait)
     for queue_arn, waits in by_queue.items():
         try:
@@ -211,7 +219,7 @@ class _RecordReader:
             source={"kind": "sqs", "queue": record.event_source_arn.rsplit(":", 1)[-1]},
             finder=self._runtime.email_finder,
             require_email=self._runtime.settings.require_email,
-            received_at=_sent_at(record.raw_event.get("attributes", {})),
+            received_at=queue_receipts.received_at(record.raw_event.get("attributes", {})),
         )
 
     def _signed(self, record: SQSRecord) -> bool:
@@ -232,12 +240,6 @@ def _signature(raw: dict[str, Any]) -> str | None:
     attribute = raw.get("messageAttributes", {}).get(SIGNATURE_ATTRIBUTE)
     value = attribute.get("stringValue") if isinstance(attribute, dict) else None
     return value if isinstance(value, str) else None
-
-
-def _sent_at(attributes: dict[str, Any]) -> str | None:
-    """When SQS received the record; a malformed SentTimestamp makes the record unreadable."""
-    sent = attributes.get("SentTimestamp")
-    return iso_timestamp(int(sent)) if sent else None
 
 
 def _unwrap(payload: Any) -> tuple[Any, str | None]:
