@@ -146,7 +146,10 @@ class Enricher:
         for connection in self.connections.values():
             connection.expect(expected or 0)
         try:
-            yield from self._look_up(emails, deadline, stop_when_full, known or {})
+            # Not `known or {}`: the caller fills an empty mapping while the lookups run.
+            yield from self._look_up(
+                emails, deadline, stop_when_full, known if known is not None else {}
+            )
         finally:
             for connection in self.connections.values():
                 if connection.pacer is not None:
