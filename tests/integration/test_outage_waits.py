@@ -168,7 +168,8 @@ def test_the_record_comes_out_whole_asking_only_the_api_that_failed(stack, outag
     assert message["body"]["enrichment"]["status"] == "enriched"
     assert message["body"]["enrichment"]["minimo"]["contact"]["email"] == EMAIL
     minimo = [r["status"] for r in stack.minimo.requests() if r["email"] == EMAIL]
-    assert minimo[0] == 503 and minimo[-1] == 200 and len(minimo) >= 2
+    assert minimo[0] == 503
+    assert minimo[-1] == 200
     assert len([r for r in stack.sales.requests() if r["email"] == EMAIL]) == 1  # kept, reused
     assert kept_answers(stack) == []  # forgotten once sent
     assert _queue_counts(stack) == (0, 0)
@@ -179,9 +180,7 @@ def test_on_its_last_receive_a_record_goes_out_partial_never_to_the_dlq(stack, o
     sqs = stack.client("sqs")
     sqs.send_message(QueueUrl=stack.intake_queue_url, MessageBody=json.dumps({"email": EMAIL}))
     for _ in range(4):  # four receives spent elsewhere (a crash, a timeout): the next is the 5th
-        assert sqs.receive_message(QueueUrl=stack.intake_queue_url, VisibilityTimeout=0)[
-            "Messages"
-        ]
+        assert sqs.receive_message(QueueUrl=stack.intake_queue_url, VisibilityTimeout=0)["Messages"]
     [message] = _drain_until(stack, _mapping(stack), 1, timeout=15)
     assert message["body"]["enrichment"]["status"] == "partial"
     assert _queue_counts(stack) == (0, 0)
