@@ -533,14 +533,17 @@ def main() -> int:
 
 
 def _kept_sections(path: Path) -> str:
-    """Sections other scripts write into the same file (bench/limits.py), kept as they are."""
-    from bench import limits
+    """Sections other scripts write into the same file (bench/limits.py, bench/outage.py), kept
+    as they are."""
+    from bench import limits, outage
 
     current = path.read_text() if path.exists() else ""
-    start, end = current.find(limits.START), current.find(limits.END)
-    if start < 0 or end < start:
-        return ""
-    return "\n" + current[start : end + len(limits.END)] + "\n"
+    kept = ""
+    for first, last in ((limits.START, limits.END), (outage.START, outage.END)):
+        start, end = current.find(first), current.find(last)
+        if 0 <= start < end:
+            kept += "\n" + current[start : end + len(last)] + "\n"
+    return kept
 
 
 def _burst(run: webhook_modes.Burst, floor: float) -> str:
