@@ -118,7 +118,7 @@ def test_a_record_nothing_foresaw_fails_alone_and_is_logged_without_its_payload(
     logs = function_logs()
     assert "records could not be read" in logs
     assert '"error_type":"ValueError"' in logs
-    assert "sqs_intake.py:" in logs
+    assert '"raised_at":"intake/sqs.py:' in logs
     assert "odd.one" not in logs
     assert "not a number" not in logs
 

@@ -71,9 +71,15 @@ def gauge(name: str, seconds: float) -> None:
     metrics.add_metric(name=str(name), unit=MetricUnit.Seconds, value=seconds)
 
 
+def _short_path(filename: str) -> str:
+    path = Path(filename)
+    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
+
 def failure_details(exc: BaseException) -> dict[str, str]:
     """What to log about an unforeseen exception: its type and where it was raised, never its
     message (which may quote the payload)."""
     frames = traceback.extract_tb(exc.__traceback__)
-    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "unknown"
+    # The folder too: intake/sqs.py, not a bare sqs.py that could be any module of that name.
+    where = f"{_short_path(frames[-1].filename)}:{frames[-1].lineno}" if frames else "unknown"
     return {"error_type": type(exc).__name__, "raised_at": where}
