@@ -158,6 +158,15 @@ def _queue_counts(stack) -> tuple[int, int]:
     return count(stack.intake_queue_url), count(stack.intake_dlq_url)
 
 
+def test_the_local_stack_tells_the_function_its_intake_queues_receive_count(stack):
+    """As the template does (test_template.py): INTAKE_MAX_RECEIVE_COUNT is the queue's own."""
+    attributes = stack.client("sqs").get_queue_attributes(
+        QueueUrl=stack.intake_queue_url, AttributeNames=["RedrivePolicy"]
+    )["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert int(stack.env()["INTAKE_MAX_RECEIVE_COUNT"]) == int(redrive["maxReceiveCount"])
+
+
 def test_the_record_comes_out_whole_asking_only_the_api_that_failed(stack, outage_env):
     outage_env(LOOKUP_RETRY_WINDOW_SECONDS="60")  # first waits: 1 s (the least), 1.4-2.7 s
     stack.minimo.outage.start(2)
