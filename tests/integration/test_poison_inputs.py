@@ -11,8 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from checks.delivery import Delivery
-from checks.refusals import Refusal
 from forwarding.pipeline import UNSERIALISABLE, enrich_and_forward
+from intake.answers import Refusal
 from local.lambda_context import LambdaContextStub
 from local.lambda_events import (
     eventbridge_event,
@@ -118,7 +118,7 @@ def test_a_record_nothing_foresaw_fails_alone_and_is_logged_without_its_payload(
     logs = function_logs()
     assert "records could not be read" in logs
     assert '"error_type":"ValueError"' in logs
-    assert "sqs_intake.py:" in logs
+    assert '"raised_at":"sqs.py:' in logs
     assert "odd.one" not in logs
     assert "not a number" not in logs
 

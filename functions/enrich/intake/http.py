@@ -14,15 +14,17 @@ from aws_lambda_powertools.utilities.data_classes.common import CaseInsensitiveD
 
 from checks import strict_json
 from checks.body_parsing import parse_body
+from checks.check_failures import CheckFailed
 from checks.delivery import Delivery, iso_timestamp, new_delivery
 from checks.delivery_ids import content_id, sender_id
-from checks.refusals import Refusal
 from checks.signatures import request_urls
 from checks.signatures import routes as webhook_signatures
 from checks.signatures.shared_secrets import without_secret_fields
 from checks.signatures.signed_requests import SignedRequest
 from forwarding.pipeline import ID_REUSED, IN_PROGRESS, enrich_and_forward
 from forwarding.queue_sender import TOO_LARGE
+from intake import answers
+from intake.answers import Refusal, in_flight, reused_id, unavailable
 from intake.proxy_events import ProxyEvent, proxy_event
 from intake.queued_webhooks import queued_message
 from platform_services.api_keys import SecretUnavailable
@@ -34,34 +36,13 @@ from settings import Settings
 _PROVIDER_IN_PATH = re.compile(r"/webhooks/([^/]{1,64})/?$")
 
 
-# Answers made per request, never module-level Refusal instances: an exception raised again
-# keeps every traceback it has been through (and the frames' payloads) for the container's life.
-def unavailable() -> Refusal:
-    return Refusal(503, "unavailable", "the event could not be queued; please retry")
-
-
-def in_flight() -> Refusal:
-    return Refusal(409, "in_progress", "this delivery is being processed; retry later")
-
-
-def reused_id() -> Refusal:
-    return Refusal(
-        409, "id_reused", "this delivery id was already used for other content on this route"
-    )
-
-
-def too_large_for_sqs() -> Refusal:
-    return Refusal(
-        413, "payload_too_large", "the enriched event would exceed the queue's 1 MiB message limit"
-    )
-
-
 def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Runtime) -> dict:
     count(Metric.EVENTS_RECEIVED)
     deadline = Deadline.for_lookups(context)
     try:
         delivery = accept(proxy_event(event), runtime, deadline)
-    except Refusal as refusal:
+    except (Refusal, CheckFailed) as error:
+        refusal = answers.refusal_for(error)
         count(Metric.EVENTS_REFUSED)
         logger.warning("request refused", extra={"status": refusal.status, "code": refusal.code})
         return refused(refusal)
@@ -74,7 +55,7 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
     if outcome.failure == ID_REUSED:  # the same id again, other content: retrying cannot help
         return refused(reused_id())
     if outcome.failure == TOO_LARGE:  # retrying would not help: refuse it for good
-        return refused(too_large_for_sqs())
+        return refused(answers.too_large_for_sqs())
     if not outcome.forwarded:
         return refused(unavailable())
     return http_response(202, outcome.answer())
@@ -126,11 +107,11 @@ def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadlin
 
 
 def accept(request: ProxyEvent, runtime: Runtime, deadline: Deadline | None = None) -> Delivery:
-    """Checks and parses the request; raises Refusal with the status to answer. The webhook
+    """Checks and parses the request; raises a Refusal, or the check that failed. The webhook
     secret is read by `deadline` (503 if it cannot be)."""
     settings = runtime.settings
     if request.http_method.upper() != "POST":
-        raise Refusal(405, "method_not_allowed", "webhooks are delivered with POST")
+        raise answers.method_not_allowed()
     body = raw_body(request, settings.max_body_bytes)
     # Headers and the path are text too: the same policy as the body (lone surrogates refused).
     source = strict_json.accepted(
@@ -154,20 +135,19 @@ def accept(request: ProxyEvent, runtime: Runtime, deadline: Deadline | None = No
 def raw_body(request: ProxyEvent, max_bytes: int) -> bytes:
     """The body exactly as the sender sent it (what a signature covers), within the size limit."""
     body = request.body or ""
-    too_large = Refusal(413, "payload_too_large", f"the body is larger than {max_bytes} bytes")
     if not request.is_base64_encoded:
         if len(body) > max_bytes:  # cheap check first: each character is at least one byte
-            raise too_large
+            raise answers.body_too_large(max_bytes)
         data = body.encode("utf-8", "surrogatepass")
     else:
         if len(body) > (max_bytes + 2) // 3 * 4 + 4:
-            raise too_large
+            raise answers.body_too_large(max_bytes)
         try:
             data = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
-            raise Refusal(400, "bad_request", "the body is not valid base64") from None
+            raise answers.malformed("the body is not valid base64") from None
     if len(data) > max_bytes:
-        raise too_large
+        raise answers.body_too_large(max_bytes)
     return data
 
 
@@ -197,16 +177,14 @@ def signed_request(
 def check_signature(
     runtime: Runtime, provider: str | None, request: SignedRequest, deadline: Deadline | None = None
 ) -> str | None:
-    """The request must be proven for its route (401); returns the scheme that proved it. With
-    no webhook secret at all: a deployed function (keys in Secrets Manager) refuses with 503
-    unless unsigned webhooks are explicitly allowed; a local run without WEBHOOK_SECRET has its
-    checks off (None)."""
+    """The request must be proven for its route (else SignatureRejected); returns the scheme that
+    proved it. With no webhook secret at all: a deployed function (keys in Secrets Manager)
+    refuses (SignaturesUncheckable) unless unsigned webhooks are explicitly allowed; a local run
+    without WEBHOOK_SECRET has its checks off (None). An unreadable secret: 503."""
     try:
         keys = runtime.keys.current(deadline)
     except SecretUnavailable:  # fail closed: an unreadable secret never means "checks off"
-        raise Refusal(
-            503, "unavailable", "the webhook secret cannot be read; retry later"
-        ) from None
+        raise answers.secret_unreadable() from None
     settings = runtime.settings
     return webhook_signatures.check(
         webhook_signatures.RouteSchemes(

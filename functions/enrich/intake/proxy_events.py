@@ -13,13 +13,13 @@ from aws_lambda_powertools.utilities.data_classes import (
     LambdaFunctionUrlEvent,
 )
 
-from checks.refusals import Refusal
+from intake.answers import malformed
 
 ProxyEvent = APIGatewayProxyEventV2 | APIGatewayProxyEvent
 
 
 def proxy_event(event: dict[str, Any]) -> ProxyEvent:
-    """The event as Powertools reads it; raises Refusal (400) for a malformed one."""
+    """The event as Powertools reads it; refuses (400) a malformed one."""
     context = event.get("requestContext")
     if "httpMethod" in event:  # REST API (payload 1.0)
         _check(event, method=event.get("httpMethod"), path=event.get("path"), context=context)
@@ -28,7 +28,7 @@ def proxy_event(event: dict[str, Any]) -> ProxyEvent:
     method = http.get("method") if isinstance(http, dict) else None
     _check(event, method=method, path=event.get("rawPath"), context=context)
     if not isinstance(context.get("stage"), str):  # type: ignore[union-attr]
-        raise Refusal(400, "bad_request", "the request event is malformed: it names no stage")
+        raise malformed("the request event is malformed: it names no stage")
     if ".lambda-url." in str(context.get("domainName", "")):  # type: ignore[union-attr]
         return LambdaFunctionUrlEvent(event)
     return APIGatewayProxyEventV2(event)
@@ -37,7 +37,7 @@ def proxy_event(event: dict[str, Any]) -> ProxyEvent:
 def _check(event: dict[str, Any], *, method: Any, path: Any, context: Any) -> None:
     problem = _problem(event, method=method, path=path, context=context)
     if problem:
-        raise Refusal(400, "bad_request", f"the request event is malformed: {problem}")
+        raise malformed(f"the request event is malformed: {problem}")
 
 
 def _problem(event: dict[str, Any], *, method: Any, path: Any, context: Any) -> str | None:

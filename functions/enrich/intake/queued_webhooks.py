@@ -18,8 +18,8 @@ from typing import Any
 
 from checks.delivery import Delivery
 from checks.email_extraction import EmailMatch
-from checks.refusals import Refusal
 from forwarding.queue_sender import MAX_MESSAGE_BYTES, OutgoingMessage
+from intake.answers import malformed, too_large_to_queue
 from intake.queued_signatures import SIGNATURE_ATTRIBUTE
 
 SCHEMA = "queued-webhook/v1"
@@ -27,15 +27,6 @@ SCHEMA = "queued-webhook/v1"
 # webhook is queued only if that still fits in one SQS message.
 ENRICHMENT_HEADROOM_BYTES = 64 * 1024
 MAX_QUEUED_BYTES = MAX_MESSAGE_BYTES - ENRICHMENT_HEADROOM_BYTES
-
-
-def too_large_to_queue() -> Refusal:
-    """A new Refusal per raise: one raised again would keep every traceback it went through."""
-    return Refusal(
-        413,
-        "payload_too_large",
-        "the submission, once enriched, would exceed the queue's 1 MiB message limit",
-    )
 
 
 def queued_message(delivery: Delivery, sign: Callable[[str], str]) -> OutgoingMessage:
@@ -96,6 +87,6 @@ def delivery_from(body: dict[str, Any]) -> Delivery:
         and "payload" in body
         and (email is None or (isinstance(email, str) and isinstance(path, str)))
     ):
-        raise Refusal(400, "bad_request", f"the record does not hold to {SCHEMA}")
+        raise malformed(f"the record does not hold to {SCHEMA}")
     match = EmailMatch(email, path) if email is not None else None
     return Delivery(event_id, source, body["payload"], match, received_at)
