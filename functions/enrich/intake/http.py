@@ -9,8 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
-from aws_lambda_powertools.utilities.data_classes.common import CaseInsensitiveDict
+from requests.structures import CaseInsensitiveDict
 
 from checks import strict_json
 from checks.body_parsing import parse_body
@@ -25,7 +24,7 @@ from forwarding.pipeline import ID_REUSED, IN_PROGRESS, enrich_and_forward
 from forwarding.queue_sender import TOO_LARGE
 from intake import answers
 from intake.answers import Refusal, in_flight, reused_id, unavailable
-from intake.proxy_events import ProxyEvent, proxy_event
+from intake.proxy_events import ProxyRequest, proxy_event
 from intake.queued_webhooks import queued_message
 from platform_services.api_keys import SecretUnavailable
 from platform_services.deadlines import Deadline, LambdaContextLike
@@ -106,7 +105,7 @@ def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadlin
     return http_response(202, answer)
 
 
-def accept(request: ProxyEvent, runtime: Runtime, deadline: Deadline | None = None) -> Delivery:
+def accept(request: ProxyRequest, runtime: Runtime, deadline: Deadline | None = None) -> Delivery:
     """Checks and parses the request; raises a Refusal, or the check that failed. The webhook
     secret is read by `deadline` (503 if it cannot be)."""
     settings = runtime.settings
@@ -115,10 +114,10 @@ def accept(request: ProxyEvent, runtime: Runtime, deadline: Deadline | None = No
     body = raw_body(request, settings.max_body_bytes)
     # Headers and the path are text too: the same policy as the body (lone surrogates refused).
     source = strict_json.accepted(
-        {"kind": "http", "route": _route(request), "provider": _provider(request)}
+        {"kind": "http", "route": request.route, "provider": _provider(request)}
     )
     provider = source["provider"]
-    headers = CaseInsensitiveDict(strict_json.accepted(dict(request.headers)))
+    headers = CaseInsensitiveDict(strict_json.accepted(request.headers))
     check_signature(runtime, provider, signed_request(request, headers, body, settings), deadline)
     # A HandshakeKey field (Wufoo, Formstack) is the sender's secret: never forwarded.
     payload = without_secret_fields(parse_body(body, headers.get("content-type")))
@@ -132,7 +131,7 @@ def accept(request: ProxyEvent, runtime: Runtime, deadline: Deadline | None = No
     )
 
 
-def raw_body(request: ProxyEvent, max_bytes: int) -> bytes:
+def raw_body(request: ProxyRequest, max_bytes: int) -> bytes:
     """The body exactly as the sender sent it (what a signature covers), within the size limit."""
     body = request.body or ""
     if not request.is_base64_encoded:
@@ -152,13 +151,13 @@ def raw_body(request: ProxyEvent, max_bytes: int) -> bytes:
 
 
 def signed_request(
-    request: ProxyEvent, headers: Mapping[str, str], body: bytes, settings: Settings
+    request: ProxyRequest, headers: Mapping[str, str], body: bytes, settings: Settings
 ) -> SignedRequest:
     """What the signature schemes read: a REST API's repeated headers joined with commas, as
     the HTTP API joins them, so that a duplicated signature header is refused alike."""
     repeated = {
-        name: ",".join(values)
-        for name, values in (request.get("multiValueHeaders") or {}).items()
+        name.lower(): ",".join(values)
+        for name, values in request.multi_value_headers.items()
         if isinstance(values, list) and len(values) > 1
     }
     if repeated:
@@ -213,7 +212,7 @@ def http_response(
     }
 
 
-def _provider(request: ProxyEvent) -> str | None:
+def _provider(request: ProxyRequest) -> str | None:
     provider = (request.path_parameters or {}).get("provider")
     if provider:
         return provider[:64]
@@ -221,18 +220,12 @@ def _provider(request: ProxyEvent) -> str | None:
     return match.group(1) if match else None
 
 
-def _route(request: ProxyEvent) -> str:
-    if isinstance(request, APIGatewayProxyEventV2):
-        return request.raw_path
-    return request.path
-
-
 # API Gateway's request time, in epoch milliseconds; anything outside years 1970-9999 is not one.
 _LATEST_EPOCH_MS = 253_402_300_799_999
 
 
-def _received_at(request: ProxyEvent) -> str:
-    context = request.get("requestContext") or {}
+def _received_at(request: ProxyRequest) -> str:
+    context = request.request_context
     epoch_ms = context.get("timeEpoch") or context.get("requestTimeEpoch")
     if isinstance(epoch_ms, int | float) and 0 <= epoch_ms <= _LATEST_EPOCH_MS:
         return iso_timestamp(epoch_ms)
