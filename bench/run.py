@@ -28,6 +28,7 @@ from bench import cost as cost_model
 from bench import fleet as fleet_scenario
 from bench import fleet_report, webhook_modes
 from bench.baseline import SequentialBaseline
+from local import task_root
 from local.invoker import load_handler
 from local.lambda_context import LambdaContextStub
 from local.lambda_events import http_api_event, sqs_event
@@ -571,9 +572,14 @@ def _median(
 
 
 def _cold_path(kind: str) -> dict[str, float]:
-    """bench/cold_path.py in a fresh interpreter (its last line: the measurement)."""
+    """bench/cold_path.py in a fresh interpreter (its last line: the measurement), the
+    function's folder on its path from the start, as Lambda's runtime puts it there."""
     command = [sys.executable, "-m", "bench.cold_path", kind]
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)  # noqa: S603
+    folder = str(task_root.function_dir())
+    env = {**os.environ, "LAMBDA_TASK_ROOT": folder, "PYTHONPATH": folder}
+    run = subprocess.run(  # noqa: S603
+        command, cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 

@@ -25,7 +25,6 @@ from forwarding.queue_sender import TOO_LARGE
 from intake import answers
 from intake.answers import Refusal, in_flight, reused_id, unavailable
 from intake.proxy_events import ProxyRequest, proxy_event
-from intake.queued_webhooks import queued_message
 from platform_services.api_keys import SecretUnavailable
 from platform_services.deadlines import Deadline, LambdaContextLike
 from platform_services.observability import Metric, count, logger
@@ -63,6 +62,8 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
 def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadline) -> dict:
     """Queued mode: the accepted webhook waits on the intake queue and is answered at once,
     202 `queued`; 503 when the queue refuses it, so that the sender retries."""
+    from intake.queued_webhooks import queued_message  # queued mode only
+
     signing = runtime.intake_signing
     assert signing is not None  # settings: no intake queue without a signing key
     try:
