@@ -5,7 +5,7 @@ parsing, the email rule, the event id), then stores what enriching needs later â
 the event id, the source, when it was received and where the email is â€” and answers at once.
 The SQS intake turns it back into the same Delivery, so the enriched event is the one a direct
 delivery would have made: same `event_id`, the original `source` and `received_at`. It does so
-only for a message the edge signed (intake_signing.py): anything else on the queue is an
+only for a message the edge signed (queued_signatures.py): anything else on the queue is an
 ordinary submission.
 """
 
@@ -31,7 +31,7 @@ MAX_QUEUED_BYTES = MAX_MESSAGE_BYTES - ENRICHMENT_HEADROOM_BYTES
 
 def queued_message(delivery: Delivery, sign: Callable[[str], str]) -> OutgoingMessage:
     """The intake queue's message for an accepted webhook, its body signed by `sign`
-    (intake_signing.py); refuses (413) what cannot fit."""
+    (queued_signatures.py); refuses (413) what cannot fit."""
     unsigned = OutgoingMessage(
         event_id=delivery.event_id,
         body={

@@ -1,7 +1,7 @@
 """Webhook signature checks: which scheme a route uses, which secrets may prove it, and the check.
 
 A route's scheme is fixed by configuration (SIGNATURE_ROUTES, else SIGNATURE_SCHEME, whose
-`auto` gives a route named after a form tool that tool's scheme: signature_schemes.py), never by
+`auto` gives a route named after a form tool that tool's scheme: schemes.py), never by
 the request. What is signed is always the body exactly as it was sent (base64-decoded when API
 Gateway encoded it). Comparisons are constant-time. Several secrets may be valid at once (during a
 rotation), and a Standard Webhooks header may carry several signatures.
@@ -11,8 +11,8 @@ token schemes send the secret itself: were a key shared between schemes, a Stand
 signature (which covers "id.timestamp.body") could be replayed as a body-only signature at any
 time, and a token read from a URL would be an HMAC key.
 
-The schemes themselves: timestamped_signatures (Standard Webhooks, HubSpot v3, Webflow),
-body_signatures (Typeform, Tally, GitHub, Formstack), shared_secrets (token, Wufoo).
+The schemes themselves: timestamped (Standard Webhooks, HubSpot v3, Webflow), body_only
+(Typeform, Tally, GitHub, Formstack), shared_secrets (token, Wufoo).
 """
 
 from __future__ import annotations
