@@ -23,7 +23,7 @@ from checks.signatures.signed_requests import SignedRequest
 from forwarding.pipeline import ID_REUSED, IN_PROGRESS, enrich_and_forward
 from forwarding.queue_sender import TOO_LARGE
 from intake import answers
-from intake.answers import Refusal, in_flight, reused_id, unavailable
+from intake.answers import Refusal
 from intake.proxy_events import ProxyRequest, proxy_event
 from platform_services.api_keys import SecretUnavailable
 from platform_services.deadlines import Deadline, LambdaContextLike
@@ -49,13 +49,13 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
         return queue_for_enrichment(delivery, runtime, deadline)
     [outcome] = enrich_and_forward([delivery], runtime, deadline)
     if outcome.failure == IN_PROGRESS:
-        return refused(in_flight(), {"retry-after": "5"})
+        return refused(answers.in_flight(), {"retry-after": "5"})
     if outcome.failure == ID_REUSED:  # the same id again, other content: retrying cannot help
-        return refused(reused_id())
+        return refused(answers.reused_id())
     if outcome.failure == TOO_LARGE:  # retrying would not help: refuse it for good
         return refused(answers.too_large_for_sqs())
     if not outcome.forwarded:
-        return refused(unavailable())
+        return refused(answers.unavailable())
     return http_response(202, outcome.answer())
 
 
@@ -75,7 +75,7 @@ def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadlin
     except SecretUnavailable:  # nothing is queued that the intake could not tell from a forgery
         count(Metric.FORWARD_FAILURES)
         logger.error("webhook not queued", extra={"reason": "signing_key_unavailable"})
-        return refused(unavailable())
+        return refused(answers.unavailable())
     answer = {"event_id": delivery.event_id, "status": "queued"}
     answer_by = deadline.for_answer()
     acceptances = runtime.acceptances
@@ -84,11 +84,11 @@ def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadlin
         claims = acceptances.claim([delivery], in_progress_ms, deadline)
         if claims.reused:
             count(Metric.DELIVERY_IDS_REUSED)
-            return refused(reused_id())
+            return refused(answers.reused_id())
         if not claims.fresh and not claims.late:  # late: queued without the check, as ever
             count(Metric.DUPLICATE_DELIVERIES)
             if claims.in_progress:
-                return refused(in_flight(), {"retry-after": "5"})
+                return refused(answers.in_flight(), {"retry-after": "5"})
             return http_response(202, next(iter(claims.answered.values())) or answer)
     intake = runtime.intake
     failure = intake.send([message], answer_by).get(message.key) if intake else "no_intake"
@@ -100,7 +100,7 @@ def queue_for_enrichment(delivery: Delivery, runtime: Runtime, deadline: Deadlin
     if failure:
         count(Metric.FORWARD_FAILURES)
         logger.error("webhook not queued", extra={"reason": failure})
-        return refused(unavailable())
+        return refused(answers.unavailable())
     count(Metric.EVENTS_QUEUED)
     logger.info("webhook queued", extra={"event_id": delivery.event_id})
     return http_response(202, answer)
