@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from checks.email_addresses import normalise_email
-from checks.refusals import Refusal
+from intake.answers import Refusal
 from local import signed_events
 from local.lambda_events import (
     eventbridge_event,

@@ -11,8 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from checks.delivery import Delivery
-from checks.refusals import Refusal
 from forwarding.pipeline import UNSERIALISABLE, enrich_and_forward
+from intake.answers import Refusal
 from local.lambda_context import LambdaContextStub
 from local.lambda_events import (
     eventbridge_event,

@@ -28,13 +28,14 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from checks import strict_json
+from checks.check_failures import BodyRejected, CheckFailed
 from checks.delivery import Delivery, new_delivery
 from checks.delivery_ids import safe_id, sender_id
-from checks.refusals import Refusal
 from forwarding import queue_receipts, record_handback
 from forwarding.outcomes import Outcome
 from forwarding.pipeline import HANDED_BACK, enrich_and_forward
 from intake import queued_webhooks
+from intake.answers import Refusal, malformed, not_signed_by_the_edge, refusal_for
 from intake.queued_signatures import SIGNATURE_ATTRIBUTE, Verdict
 from platform_services.deadlines import Deadline, LambdaContextLike
 from platform_services.observability import Metric, count, failure_details, logger
@@ -125,14 +126,12 @@ def sqs_records(event: dict[str, Any]) -> list[SQSRecord]:
     queue's ARN, as Lambda's event source mapping always sends them."""
     raw_records = event.get("Records")
     if not isinstance(raw_records, list) or not all(_well_formed(r) for r in raw_records):
-        raise Refusal(
-            400,
-            "bad_request",
+        raise malformed(
             "the event is not an SQS batch: each record needs a messageId, a text body, "
             "eventSource aws:sqs and an eventSourceARN",
         )
     if len({r["messageId"] for r in raw_records}) != len(raw_records):
-        raise Refusal(400, "bad_request", "the SQS batch holds a messageId twice")
+        raise malformed("the SQS batch holds a messageId twice")
     return [SQSRecord(raw) for raw in raw_records]
 
 
@@ -164,7 +163,8 @@ class _RecordReader:
     def read(self, record: SQSRecord, deliveries: dict[str, Delivery]) -> None:
         try:
             deliveries[record.message_id] = self._delivery_from(record)
-        except Refusal as refusal:
+        except (Refusal, CheckFailed) as error:
+            refusal = refusal_for(error)
             self.refused[refusal.code] += 1
             self.failures[record.message_id] = refusal.code
         except SecretUnavailable:  # whether it is a signed webhook cannot be told now
@@ -232,7 +232,7 @@ class _RecordReader:
             raise SecretUnavailable("already unavailable in this batch")
         verdict = signing.verify(record.body, _signature(record.raw_event), self._deadline)
         if verdict is Verdict.UNVERIFIED:
-            raise Refusal(401, "unauthorized", "the intake signature matches no current key")
+            raise not_signed_by_the_edge()
         return verdict is Verdict.SIGNED
 
 
@@ -249,7 +249,7 @@ def _unwrap(payload: Any) -> tuple[Any, str | None]:
     if payload.get("Type") == "Notification" and isinstance(payload.get("Message"), str):
         try:
             return strict_json.loads(payload["Message"]), safe_id(str(payload.get("MessageId")))
-        except Refusal:  # a notification whose message is not JSON: the envelope is the payload
+        except BodyRejected:  # its message is not JSON: the envelope is the payload
             return payload, None
     if {"detail-type", "source", "detail", "id"} <= payload.keys():
         return payload["detail"], safe_id(str(payload["id"]))
