@@ -273,7 +273,7 @@ class _Output:
 
 
 def main() -> int:
-    from bench.run import stack_process
+    from bench.measuring import stack_process
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", help="run only the runs whose name holds this text")

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.run import _quiet, _stack_process
+from bench.measuring import quiet as _quiet
+from bench.measuring import stack_process as _stack_process
 from local.invoker import load_handler
 from local.lambda_context import LambdaContextStub
 from local.lambda_events import eventbridge_event, http_api_event, sqs_record

@@ -32,7 +32,7 @@ class Invocation:
     def refused(self) -> bool:
         """The function raised a Refusal: its documented answer to a refused direct or
         EventBridge event, not a fault."""
-        from checks.refusals import Refusal
+        from intake.answers import Refusal
 
         return isinstance(self.error, Refusal)
 

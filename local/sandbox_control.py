@@ -25,6 +25,14 @@ class SandboxControl:
         """Appends a script: one step per matching API request (see local/sandbox_server.py)."""
         self._call("POST", "faults", {"steps": steps, "email": email})
 
+    def start_outage(self, seconds: float, status: int = 503) -> None:
+        """Every API request fails with `status` for `seconds` (0 ends an outage)."""
+        self._call("PUT", "outage", {"seconds": seconds, "status": status})
+
+    def outage(self) -> dict[str, Any]:
+        """{"active", "seconds_left", "status"}."""
+        return self._call("GET", "outage")
+
     def set_rate_limit(self, **settings: Any) -> dict[str, Any]:
         """Changes the limiter's settings (enabled, limit, window_seconds, ...); reset() restores
         the ones the sandbox started with."""

@@ -9,6 +9,8 @@ command for each:
   PUT    /__sandbox/latency     {"seconds": 0.2}: API requests the rate limit lets through wait
                                 this long before they are answered
   POST   /__sandbox/faults      {"email": optional, "steps": [...]}: appends a script
+  PUT    /__sandbox/outage      {"seconds": 20, "status": 503}: every API request fails for that
+                                long (local/sandbox_outage.py); GET says how long is left
   GET    /__sandbox/requests    the request log, oldest first; DELETE clears it
   GET    /__sandbox/rate-limit  the limiter's settings and counts; PUT changes settings, e.g.
                                 {"enabled": true, "limit": 20, "window_seconds": 1}
@@ -49,6 +51,7 @@ from typing import Any, ClassVar
 
 from email_validator import EmailNotValidError, validate_email
 
+from local.sandbox_outage import Outage
 from local.sandbox_rate_limit import RateLimitSettings, SlidingWindowLimiter
 
 CONTROL_PREFIX = "/__sandbox/"
@@ -191,6 +194,28 @@ CONTROL_ROUTES: tuple[ControlRoute, ...] = (
         ),
     ),
     ControlRoute(
+        "PUT",
+        "outage",
+        "every API request fails with this status (503 by default) for this many seconds;"
+        " 0 ends it",
+        lambda sandbox, data: sandbox.outage.start(
+            float(data["seconds"]), int(data.get("status", 503))
+        ),
+        examples=(
+            (
+                "down for 20 s: a queued record waits it out, then comes out whole",
+                {"seconds": 20, "status": 503},
+            ),
+            ("up again now", {"seconds": 0}),
+        ),
+    ),
+    ControlRoute(
+        "GET",
+        "outage",
+        "whether an outage is on, and how long it has left",
+        lambda sandbox, data: ApiResponse(200, sandbox.outage.state()),
+    ),
+    ControlRoute(
         "GET",
         "requests",
         "the API requests received, oldest first (keys redacted)",
@@ -226,8 +251,8 @@ CONTROL_ROUTES: tuple[ControlRoute, ...] = (
     ControlRoute(
         "POST",
         "reset",
-        "back to normal: no faults, no latency, an empty request log, the rate limit as it"
-        " started (and the sales API forgets its Idempotency-Keys and pagination)",
+        "back to normal: no faults or outage, no latency, an empty request log, the rate limit"
+        " as it started (and the sales API forgets its Idempotency-Keys and pagination)",
         lambda sandbox, data: sandbox.reset(),
     ),
 )
@@ -258,6 +283,7 @@ class SandboxServer:
         self._stopping = threading.Event()
         self.faults_played = 0
         self.rate_limiter = SlidingWindowLimiter(rate_limit or RateLimitSettings(enabled=False))
+        self.outage = Outage()
 
     # --- what each API implements -------------------------------------------------------------
     def route(self, request: ApiRequest) -> ApiResponse | None:
@@ -309,6 +335,7 @@ class SandboxServer:
             # land in the next test's log.
             self.generation += 1
         self.rate_limiter.reset()
+        self.outage.end()
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self, port: int = 0) -> str:
@@ -386,7 +413,12 @@ class SandboxServer:
             self._stopping.wait(seconds)
 
     def next_fault(self, request: ApiRequest) -> dict[str, Any] | None:
-        """Takes the step this request plays, if any."""
+        """Takes the step this request plays, if any: an outage's first, then the scripts'."""
+        outage = self.outage.step()
+        if outage is not None:
+            with self._lock:
+                self.faults_played += 1
+            return outage
         email = request.email.lower() if request.email else None
         with self._lock:
             script = self._script_for(email) if email else None

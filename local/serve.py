@@ -32,6 +32,7 @@ from types import FrameType
 from typing import Any
 
 from local import signed_events
+from local.handback_notes import HandBackNotes
 from local.invoker import Invocation, configuration_error, invoke, load_handler
 from local.lambda_events import http_api_event
 from local.serve_console import ServeConsole
@@ -76,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
                 answer = f"{FUNCTION_ERROR_STATUS} {FUNCTION_ERROR_BODY}"
                 console.configuration_error(problem, answer)
             if args.mode == "queued":
-                with _intake_poller(stack, handler, console, one_at_a_time):
+                # Records handed back to wait are printed with what they wait for.
+                notes = HandBackNotes().attach(os.environ.get("LOG_LEVEL", "ERROR"))
+                with _intake_poller(stack, handler, console, one_at_a_time, notes):
                     server.serve_forever()
             else:
                 server.serve_forever()
@@ -91,7 +94,11 @@ def _sandbox_ports(server: ThreadingHTTPServer) -> tuple[int, int]:
 
 
 def _intake_poller(
-    stack: LocalStack, handler: Any, console: ServeConsole, lock: threading.Lock
+    stack: LocalStack,
+    handler: Any,
+    console: ServeConsole,
+    lock: threading.Lock,
+    notes: HandBackNotes | None = None,
 ) -> SqsEventSource:
     """The intake queue's event source mapping: each batch invokes the function, then what it
     forwarded is printed."""
@@ -102,7 +109,11 @@ def _intake_poller(
             invocation = invoke(handler, event, context.get_remaining_time_in_millis() / 1000)
             queued = stack.receive_all()
             console.intake_batch(
-                len(event["Records"]), invocation, queued, time.perf_counter() - started
+                len(event["Records"]),
+                invocation,
+                queued,
+                time.perf_counter() - started,
+                waiting=notes.take() if notes is not None else [],
             )
         if invocation.error is not None:
             raise invocation.error

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from local import handback_notes
 from local.invoker import Invocation, error_details
 
 _APIS = ("minimo", "sales")
@@ -55,9 +56,15 @@ class ServeConsole:
                 self._print(json.dumps(message["body"], indent=2, ensure_ascii=False))
 
     def intake_batch(
-        self, records: int, invocation: Invocation, queued: list[dict[str, Any]], seconds: float
+        self,
+        records: int,
+        invocation: Invocation,
+        queued: list[dict[str, Any]],
+        seconds: float,
+        waiting: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Queued mode: one intake batch, as the event source mapping invoked the function."""
+        """Queued mode: one intake batch, as the event source mapping invoked the function;
+        `waiting`: its hand-back lines (local/handback_notes.py), what the records wait for."""
         error = invocation.error
         self._show_once(error)
         if error is not None:
@@ -66,6 +73,8 @@ class ServeConsole:
             failed = len((invocation.result or {}).get("batchItemFailures", []))
             outcome = f"{len(queued)} forwarded, {failed} back to the queue"
         self._print(f"intake batch of {records}: {outcome}  {seconds * 1000:.0f} ms")
+        for line in waiting or []:
+            self._print("  " + handback_notes.describe(line))
         for message in queued:
             self._print("  " + "  ".join(_enriched(message["body"])))
             if self.verbose:

@@ -46,6 +46,9 @@ INTAKE_QUEUE = "webhook-intake"
 INTAKE_DLQ = "webhook-intake-dlq"
 # The template's intake queue waits 120 s before a failed record comes back; locally, 10 s.
 INTAKE_VISIBILITY_SECONDS = 10
+# As the template's (IntakeMaxReceiveCount): the function's INTAKE_MAX_RECEIVE_COUNT is the
+# intake queue's maxReceiveCount, so that a record's last receive is known (outage_waits.py).
+INTAKE_MAX_RECEIVE_COUNT = 5
 SECRET_NAME = "webhook-enrichment/api-keys"  # noqa: S105 - a name, not a secret
 INTAKE_SECRET_NAME = "webhook-enrichment/intake-signing-key"  # noqa: S105 - a name
 TABLE = "webhook-idempotency"
@@ -153,6 +156,7 @@ class LocalStack:
             "MINIMO_API_KEY": self.minimo_api_key,
             "SALES_API_KEY": self.sales_api_key,
             "INTAKE_SIGNING_KEY": self.intake_signing_key,
+            "INTAKE_MAX_RECEIVE_COUNT": str(INTAKE_MAX_RECEIVE_COUNT),
             "AWS_ENDPOINT_URL": self.moto_url,
             **_AWS_ENV,
             **self.POWERTOOLS_ENV,
@@ -216,7 +220,10 @@ class LocalStack:
             Attributes={
                 "VisibilityTimeout": str(INTAKE_VISIBILITY_SECONDS),
                 "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": intake_dlq_arn, "maxReceiveCount": 5}
+                    {
+                        "deadLetterTargetArn": intake_dlq_arn,
+                        "maxReceiveCount": INTAKE_MAX_RECEIVE_COUNT,
+                    }
                 ),
             },
         )["QueueUrl"]

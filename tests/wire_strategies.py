@@ -335,6 +335,20 @@ rate_limit_values = st.one_of(
 )
 
 
+# What a record's SentTimestamp or ApproximateReceiveCount can be in an event that did not come
+# from SQS (a direct invoke shaped like a batch): SQS sends whole numbers as strings.
+_NOW_MS = st.integers(0, 2 * 10**13).map(str)
+receipt_attribute_values = st.one_of(
+    _NOW_MS,
+    st.integers(-(10**20), 10**40).map(str),
+    st.builds(lambda a, n, b: f"{a}{n}{b}", _WHITESPACE, st.integers(0, 10**13), _WHITESPACE),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.sampled_from(["", "0", "-0", "00001", "1e12", "0x10", "١٢", "5\n", "None"]),
+    st.none() | st.booleans() | st.integers() | st.floats() | st.lists(st.text(max_size=4)),
+    field_values,
+)
+
+
 # --- odd shapes of every source's event ---------------------------------------------------------
 
 # What a field of a Lambda event can be replaced with: any JSON value a direct invoke can carry.

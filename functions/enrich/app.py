@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.refusals import Refusal
+from checks.check_failures import CheckFailed
 from intake import early_answers
+from intake.answers import Refusal, refusal_for
 from intake.event_sources import SourceKind, source_kind
 from platform_services.observability import (
     COLD_START_METRIC,
@@ -49,10 +50,13 @@ def lambda_handler(event: Any, context: Any) -> Any:
         return early_answers.answer(kind, event)
     try:
         return INTAKES[kind](event, context, current_runtime())
-    except Refusal as refusal:  # HTTP and SQS answer refusals themselves; the others raise
+    except (Refusal, CheckFailed) as error:  # HTTP and SQS answer them; the others raise
+        refusal = refusal_for(error)
         count(Metric.EVENTS_REFUSED)
         logger.warning("event refused", extra={"code": refusal.code})
-        raise
+        if refusal is error:
+            raise
+        raise refusal from None
 
 
 # Each source's intake is imported when its first event arrives: a container loads only what its

@@ -19,6 +19,7 @@ from lookups.minimo_client import MinimoClient
 from lookups.pacing.container_pacer import Pacer, RequestPacer
 from lookups.pacing.fleet_pacer import fleet_pacer
 from lookups.pacing.table_clock import TableClock
+from lookups.partial_answers import PartialAnswers
 from lookups.sales_client import SalesClient
 from platform_services import aws_calls
 from platform_services.api_keys import ApiKeyStore
@@ -45,6 +46,8 @@ class Runtime:
     # Tells queued webhooks apart at the SQS intake (and signs them at the edge, in queued mode).
     intake_signing: IntakeSigning | None = None
     sqs: Any = field(default=None, repr=False)  # the SQS client (intake hand-backs use it too)
+    # With IDEMPOTENCY_TABLE: what one API answered for a record waiting for the other.
+    answers: PartialAnswers | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -115,6 +118,9 @@ class Runtime:
             queued=_queued_mode(settings, sqs, signing),
             intake_signing=signing,
             sqs=sqs,
+            answers=(
+                PartialAnswers(settings.idempotency_table) if settings.idempotency_table else None
+            ),
         )
 
     def close(self) -> None:

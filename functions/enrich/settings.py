@@ -51,6 +51,10 @@ NUMBER_RANGES = {
     "HTTP_TIMEOUT_SECONDS": NumberRange(0.05, 10),
     "LOOKUP_MAX_ATTEMPTS": NumberRange(1, 10, whole=True),
     "LOOKUP_CACHE_TTL_SECONDS": NumberRange(0, 3600),
+    # SQS holds a record back at most 12 hours per receive (ChangeMessageVisibility).
+    "LOOKUP_RETRY_WINDOW_SECONDS": NumberRange(0, 43_200),
+    # SQS's own range for a redrive policy's maxReceiveCount.
+    "INTAKE_MAX_RECEIVE_COUNT": NumberRange(1, 1000, whole=True),
     # Worker threads per API and connections per pool: each one costs memory in every container.
     "MAX_CONCURRENCY": NumberRange(1, 256, whole=True),
     # Lambda takes at most 6 MiB in a synchronous invocation: no larger body can arrive.
@@ -88,6 +92,8 @@ ENVIRONMENT_VARIABLES = (
     "HTTP_TIMEOUT_SECONDS",
     "LOOKUP_MAX_ATTEMPTS",
     "LOOKUP_CACHE_TTL_SECONDS",
+    "LOOKUP_RETRY_WINDOW_SECONDS",
+    "INTAKE_MAX_RECEIVE_COUNT",
     "MAX_CONCURRENCY",
     "IDEMPOTENCY_TABLE",
     "MAX_BODY_BYTES",
@@ -137,6 +143,9 @@ class Settings:
     http_timeout_seconds: float = 3.0
     lookup_max_attempts: int = 3
     lookup_cache_ttl_seconds: float = 60.0
+    # How long a queued record may wait out a failing API (outage_waits.py); 0: partial at once.
+    lookup_retry_window_seconds: float = 900.0
+    intake_max_receive_count: int = 5  # the intake queue's maxReceiveCount (its last receive)
     max_concurrency: int = 16
     idempotency_table: str | None = None
     max_body_bytes: int = 262_144
@@ -192,6 +201,8 @@ class Settings:
             http_timeout_seconds=reader.number("HTTP_TIMEOUT_SECONDS", 3.0),
             lookup_max_attempts=int(reader.number("LOOKUP_MAX_ATTEMPTS", 3)),
             lookup_cache_ttl_seconds=reader.number("LOOKUP_CACHE_TTL_SECONDS", 60.0),
+            lookup_retry_window_seconds=reader.number("LOOKUP_RETRY_WINDOW_SECONDS", 900.0),
+            intake_max_receive_count=int(reader.number("INTAKE_MAX_RECEIVE_COUNT", 5)),
             max_concurrency=int(reader.number("MAX_CONCURRENCY", 16)),
             idempotency_table=reader.text("IDEMPOTENCY_TABLE"),
             max_body_bytes=int(reader.number("MAX_BODY_BYTES", 262_144)),

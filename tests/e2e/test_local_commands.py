@@ -210,6 +210,27 @@ def test_serve_in_queued_mode_answers_at_once_and_prints_the_batch():
         assert "duplicate delivery: the first answer replayed, nothing queued" in replay
 
 
+def test_serve_in_queued_mode_prints_a_record_waiting_out_an_outage_then_whole():
+    env = {"WEBHOOK_MODE": "queued", "LOOKUP_RETRY_WINDOW_SECONDS": "30"}  # waits of 1-2 s
+    with _serve("--port", "0", env=env) as serve:
+        requests.put(
+            serve.controls["Minimo"] + "outage", json={"seconds": 2, "status": 503}, timeout=5
+        ).raise_for_status()
+        answer = requests.post(
+            f"{serve.url}/webhooks/website",
+            data={"email": "supplier@partner.example"},
+            headers={"webhook-id": "outage-e2e-1"},
+            timeout=30,
+        )
+        assert answer.json() == {"event_id": "outage-e2e-1", "status": "queued"}
+        assert serve.line_with("intake batch of 1: 0 forwarded, 1 back to the queue")
+        waiting = serve.next_line()
+        assert "waiting: minimo service_unavailable x 1; next try in" in waiting
+        assert "(receive 1)" in waiting
+        assert serve.line_with("intake batch of 1: 1 forwarded, 0 back to the queue")
+        assert "event_id=outage-e2e-1  enriched  relationship=supplier" in serve.next_line()
+
+
 def test_send_replays_an_event_file_and_the_same_delivery_again_is_a_replay():
     port = _free_port()
     with _serve(env={"PORT": str(port)}) as serve:  # PORT, not --port

@@ -78,7 +78,10 @@ def test_twenty_five_records_five_addresses_ten_api_calls(stack, invoke):
     assert len(stack.receive_all()) == 25
 
 
-def test_a_lookup_failure_is_never_a_record_failure(stack, invoke):
+def test_a_lookup_failure_is_never_a_record_failure(stack, invoke, function_env):
+    """With no window to wait in (LOOKUP_RETRY_WINDOW_SECONDS=0) a failed lookup goes out
+    `partial` at once; with one, the record waits instead (test_outage_waits.py)."""
+    function_env(LOOKUP_RETRY_WINDOW_SECONDS="0")
     stack.sales.add_faults([{"status": 503}] * 3, email="customer@example.com")
     event = sqs_event([{"email": "customer@example.com"}, {"email": "nobody@example.net"}])
     assert invoke(event) == {"batchItemFailures": []}
@@ -197,7 +200,8 @@ class TestLookupCache:
         ]
 
     def test_errors_are_never_cached(self, stack, invoke, function_env):
-        function_env(LOOKUP_CACHE_TTL_SECONDS="60")
+        # No retry window: the first record goes out `partial` rather than waiting.
+        function_env(LOOKUP_CACHE_TTL_SECONDS="60", LOOKUP_RETRY_WINDOW_SECONDS="0")
         stack.minimo.add_faults([{"status": 503}] * 3, email="customer@example.com")
         invoke(sqs_event([{"email": "customer@example.com"}]))
         invoke(sqs_event([{"email": "customer@example.com"}]))

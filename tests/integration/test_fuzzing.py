@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from checks.email_addresses import normalise_email
-from checks.refusals import Refusal
+from intake.answers import Refusal
 from local import signed_events
 from local.lambda_events import (
     eventbridge_event,
@@ -51,6 +51,7 @@ from tests.wire_strategies import (
     odd_shapes,
     queued_claims,
     rate_limit_values,
+    receipt_attribute_values,
     reference_reading,
     retry_after_values,
 )
@@ -493,6 +494,44 @@ def test_a_429_with_any_rate_limit_headers_is_handed_back_for_at_most_15_minutes
     asked = retry_after_seconds(headers.get("Retry-After"))
     paused_for = DEFAULT_RATE_LIMIT_WAIT_SECONDS if asked is None else asked
     assert paused_for - 2 <= _sales_wait() <= 900  # malformed is the default wait, huge is 15 min
+
+
+@settings(FUZZ, max_examples=examples(80))
+@given(
+    sent=st.one_of(st.just(None), receipt_attribute_values),
+    receives=st.one_of(st.just(None), receipt_attribute_values),
+)
+def test_any_receipt_attributes_during_an_outage_wait_as_a_new_record_at_most(
+    stack, invoke, function_env, function_logs, sent, receives
+):
+    """A missing or garbage SentTimestamp or ApproximateReceiveCount (None: absent) never
+    crashes the batch: a receive count that is not a whole number (as SQS sends it) is the first
+    receive, so the record waits at most a new record's first wait (10.6 s with the defaults);
+    on what it says is its last receive it goes out partial. Nothing is lost either way."""
+    function_env(LOOKUP_MAX_ATTEMPTS="1")
+    stack.minimo.outage.start(30)
+    try:
+        record = sqs_record({"email": EMAIL})
+        attributes = {"SentTimestamp": sent, "ApproximateReceiveCount": receives}
+        record["attributes"] = {k: v for k, v in attributes.items() if v is not None}
+        result = invoke({"Records": [record]}, timeout=10)
+        forwarded = drain(stack)
+    finally:
+        stack.minimo.outage.end()
+    whole = isinstance(receives, str) and receives.isascii() and receives.isdigit()
+    count = max(1, int(receives)) if whole and len(receives) <= 15 else 1
+    if count >= 5:  # INTAKE_MAX_RECEIVE_COUNT: out now, whatever the window says
+        assert result == {"batchItemFailures": []}
+    if result["batchItemFailures"]:
+        assert forwarded == []
+        lines = [json.loads(x) for x in function_logs().splitlines() if x.startswith("{")]
+        line = [x for x in lines if "waiting_out_an_outage" in x][-1]
+        assert line["receives"] == [count, count]
+        if count == 1:
+            assert line["next_try_in_s"][1] <= 10.6
+    else:
+        [message] = forwarded
+        assert message["body"]["enrichment"]["status"] == "partial"
 
 
 @settings(FUZZ, max_examples=examples(60))

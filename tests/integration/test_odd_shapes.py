@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from checks.refusals import Refusal
+from intake.answers import Refusal
 from local.lambda_events import (
     eventbridge_event,
     function_url_event,

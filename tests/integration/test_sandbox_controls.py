@@ -89,6 +89,45 @@ def test_the_fault_example_for_a_partial_event_fails_three_requests(local_stack:
     sandbox.reset()
 
 
+def test_an_outage_fails_every_request_until_its_time_is_up(local_stack: LocalStack):
+    """Unlike a fault script (the next N requests), an outage fails whatever arrives while it
+    lasts, in the API's own envelope, then the API answers again by itself."""
+    sandbox = local_stack.minimo
+    sandbox.reset()
+    index = requests.get(sandbox.root_url + CONTROL_PREFIX, timeout=5).text
+    outages = [c for c in curl_commands(index) if c["url"].endswith("/outage")]
+    [down, _up] = [c for c in outages if c["method"] == "PUT"]
+    assert json.loads(down["data"]) == {"seconds": 20, "status": 503}
+    control = local_stack.minimo_control
+    url = f"{sandbox.url}/contacts/by-email/customer@example.com"
+    headers = {"Authorization": f"Bearer {local_stack.minimo_api_key}"}
+    try:
+        control.start_outage(1.5)
+        during = [requests.get(url, headers=headers, timeout=5) for _ in range(5)]
+        assert [r.status_code for r in during] == [503] * 5
+        assert during[0].json()["error"]["code"] == "service_unavailable"
+        assert control.outage()["active"] is True
+        while control.outage()["active"]:
+            assert control.outage()["seconds_left"] <= 1.5
+            requests.get(url, headers=headers, timeout=5)
+        assert requests.get(url, headers=headers, timeout=5).status_code == 200
+        control.start_outage(60, status=502)
+        assert requests.get(url, headers=headers, timeout=5).status_code == 502
+        control.start_outage(0)  # ended at once
+        assert requests.get(url, headers=headers, timeout=5).status_code == 200
+        refused = requests.put(
+            f"{sandbox.root_url}{CONTROL_PREFIX}outage",
+            json={"seconds": 5, "status": 404},
+            timeout=5,
+        )
+        assert refused.status_code == 400  # an outage is the server's: a 5xx
+        control.start_outage(60)
+        sandbox.reset()  # ends it too
+        assert requests.get(url, headers=headers, timeout=5).status_code == 200
+    finally:
+        sandbox.reset()
+
+
 class _PacedSandbox(MinimoSandbox):
     """A sandbox with one control of its own, as an API-specific control is added."""
 

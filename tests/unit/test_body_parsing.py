@@ -5,14 +5,15 @@ import json
 import pytest
 
 from checks.body_parsing import MAX_FORM_FIELDS, parse_body
-from checks.refusals import Refusal
+from checks.check_failures import CheckFailed
 from checks.strict_json import MAX_JSON_DEPTH
+from intake.answers import STATUS_AND_CODE, refusal_for
 
 
 def refusal(body: bytes, content_type: str | None) -> tuple[int, str]:
-    with pytest.raises(Refusal) as caught:
+    with pytest.raises(CheckFailed) as caught:
         parse_body(body, content_type)
-    return caught.value.status, caught.value.code
+    return STATUS_AND_CODE[caught.value.reason]
 
 
 def test_json_with_parameters_and_vendor_types():
@@ -78,8 +79,8 @@ def test_too_many_form_fields_is_refused():
 
 
 def test_refusal_body_shape():
-    with pytest.raises(Refusal) as caught:
+    with pytest.raises(CheckFailed) as caught:
         parse_body(b"{", "application/json")
-    assert json.loads(json.dumps(caught.value.to_dict())) == {
+    assert json.loads(json.dumps(refusal_for(caught.value).to_dict())) == {
         "error": {"code": "bad_request", "message": "the body is not valid JSON"}
     }

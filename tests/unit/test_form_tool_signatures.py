@@ -13,10 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checks.refusals import Refusal
+from checks.check_failures import CheckFailed
 from checks.signatures import routes as signatures
 from checks.signatures.request_urls import hubspot_decoded
 from checks.signatures.shared_secrets import without_secret_fields
+from intake.answers import STATUS_AND_CODE, Refusal, refusal_for
 from local import webhook_signing as signing
 
 NOW_MS = 1_795_860_000_000
@@ -42,9 +43,9 @@ def verify(scheme, req, secrets=(SECRET,), now=NOW):
 
 
 def refused(scheme, req, secrets=(SECRET,), now=NOW) -> str:
-    with pytest.raises(Refusal) as caught:
+    with pytest.raises(CheckFailed) as caught:
         verify(scheme, req, secrets, now)
-    assert (caught.value.status, caught.value.code) == (401, "unauthorized")
+    assert STATUS_AND_CODE[caught.value.reason] == (401, "unauthorized")
     assert all(secret not in caught.value.message for secret in secrets)
     return caught.value.message
 
@@ -281,10 +282,10 @@ def test_a_route_named_after_a_tool_uses_its_scheme(label, scheme):
 def test_a_token_route_never_takes_the_shared_secret():
     """The shared secret is an HMAC key: sent as a token it would be readable in URLs."""
     shared = signatures.WebhookSecrets(shared=("hmac-key",))
-    with pytest.raises(Refusal):
+    with pytest.raises(CheckFailed):
         signatures.route_secrets(signatures.RouteSchemes(), shared, "jotform", "token")
     mixed = signatures.WebhookSecrets(shared=("hmac-key",), by_provider={"jotform": ("hmac-key",)})
-    with pytest.raises(Refusal):
+    with pytest.raises(CheckFailed):
         signatures.route_secrets(signatures.RouteSchemes(), mixed, "jotform", "token")
 
 
@@ -322,8 +323,8 @@ def test_any_header_value_is_a_clean_401_or_accepted(scheme, values, body, query
     outcome: Refusal | None = None
     try:
         signatures.verify(scheme, (SECRET,), req, now=lambda: NOW)
-    except Refusal as refusal:
-        outcome = refusal
+    except CheckFailed as failed:
+        outcome = refusal_for(failed)
     if outcome is not None:
         assert outcome.status == 401
         assert SECRET not in outcome.message

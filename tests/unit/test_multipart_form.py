@@ -3,7 +3,8 @@
 import pytest
 
 from checks.body_parsing import MAX_FORM_FIELDS, parse_body
-from checks.refusals import Refusal
+from checks.check_failures import CheckFailed
+from intake.answers import STATUS_AND_CODE
 
 CRLF = b"\r\n"
 # Boundaries as each sender writes them.
@@ -39,9 +40,9 @@ def parse(body: bytes, boundary: str, quoted: bool = False) -> dict:
 
 
 def refusal(body: bytes, content_type: str) -> str:
-    with pytest.raises(Refusal) as caught:
+    with pytest.raises(CheckFailed) as caught:
         parse_body(body, content_type)
-    assert (caught.value.status, caught.value.code) == (400, "bad_request")
+    assert STATUS_AND_CODE[caught.value.reason] == (400, "bad_request")
     return caught.value.message
 
 
@@ -124,9 +125,9 @@ def test_a_part_of_its_own_json_type_is_parsed_by_the_json_policy():
         "vendor": [True],
     }
     for poison in (b'{"n": NaN}', b'{"n": 1e400}', b"{not json", b'"\xff"', b'"\\ud800"'):
-        with pytest.raises(Refusal) as caught:
+        with pytest.raises(CheckFailed) as caught:
             parse(form("b", part("data", poison, "Content-Type: application/json")), "b")
-        assert caught.value.status == 400
+        assert STATUS_AND_CODE[caught.value.reason][0] == 400
 
 
 def test_lf_only_line_endings_are_read_as_crlf():

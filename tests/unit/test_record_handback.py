@@ -9,7 +9,7 @@ import math
 import boto3
 import pytest
 
-from intake.record_handback import MAX_WAIT_SECONDS, HandBack, _timeout, queue_url
+from forwarding.record_handback import MAX_WAIT_SECONDS, HandBack, _timeout, queue_url
 
 
 def client(endpoint: str | None = None):

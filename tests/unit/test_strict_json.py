@@ -6,15 +6,16 @@ import math
 import pytest
 
 from checks import strict_json
-from checks.refusals import Refusal
+from checks.check_failures import CheckFailed
 from checks.strict_json import MAX_JSON_DEPTH
 from forwarding.queue_sender import OutgoingMessage, sqs_body, sqs_text
+from intake.answers import STATUS_AND_CODE
 
 
 def refused(text: bytes | str) -> str:
-    with pytest.raises(Refusal) as caught:
+    with pytest.raises(CheckFailed) as caught:
         strict_json.loads(text)
-    assert (caught.value.status, caught.value.code) == (400, "bad_request")
+    assert STATUS_AND_CODE[caught.value.reason] == (400, "bad_request")
     return caught.value.message
 
 
@@ -90,14 +91,14 @@ def test_parsed_values_from_other_sources_are_held_to_the_same_policy():
         {1: "key"},
         {"t": (1, 2)},
     ):
-        with pytest.raises(Refusal):
+        with pytest.raises(CheckFailed):
             strict_json.accepted(poison)
     deep: list = []
     node = deep
     for _ in range(MAX_JSON_DEPTH + 5):
         node.append([])
         node = node[0]
-    with pytest.raises(Refusal):
+    with pytest.raises(CheckFailed):
         strict_json.accepted(deep)
 
 

@@ -395,7 +395,8 @@ def test_the_function_may_only_touch_its_own_resources(cfn):
         {"Fn::GetAtt": ["PacingTable", "Arn"]},
         {"Fn::Sub": PACING_TABLE_ARN},  # PacingTableName: a table another stack shares
     ]
-    for action in ("PutItem", "DeleteItem"):
+    # Batch*: the answers kept for intake records waiting out an outage (partial_answers.py).
+    for action in ("PutItem", "DeleteItem", "BatchGetItem", "BatchWriteItem"):
         assert granted.pop(f"dynamodb:{action}") == [idempotency]
     for action in ("GetItem", "UpdateItem"):  # the pacer reads and books, nothing else
         assert granted.pop(f"dynamodb:{action}") == [idempotency, *pacing]
@@ -455,11 +456,12 @@ def test_dead_letter_queues_are_wired(everything):
         "IntakeQueue",
         "IntakeDLQ",
     }
+    receives = {"EnrichedEventsQueue": 5, "IntakeQueue": {"Ref": "IntakeMaxReceiveCount"}}
     for queue, dlq in (("EnrichedEventsQueue", "EnrichedEventsDLQ"), ("IntakeQueue", "IntakeDLQ")):
         redrive = queues[queue]["Properties"]["RedrivePolicy"]
         assert redrive == {
             "deadLetterTargetArn": {"Fn::GetAtt": [dlq, "Arn"]},
-            "maxReceiveCount": 5,
+            "maxReceiveCount": receives[queue],
         }
     for queue in queues.values():
         assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
@@ -643,6 +645,7 @@ def test_the_dashboard_is_valid_json_with_the_event_metrics(deployed):
             "Errors",
             "Throttles",
             "ApproximateNumberOfMessagesVisible",
+            "ApproximateAgeOfOldestMessage",
         } <= (metric_names_in_code())
 
 
@@ -1160,24 +1163,66 @@ def test_an_alarm_fires_at_80_percent_of_the_timeout(everything):
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
 
 
-def test_an_alarm_watches_the_intake_queues_oldest_message(deployed):
-    def age_alarms(template: dict[str, Any]) -> list[dict[str, Any]]:
-        return [
-            a["Properties"]
-            for a in resources(template, "AWS::CloudWatch::Alarm").values()
-            if a["Properties"].get("MetricName") == "ApproximateAgeOfOldestMessage"
-        ]
+def _age_alarms(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        a["Properties"]
+        for name, a in resources(template, "AWS::CloudWatch::Alarm").items()
+        if "ApproximateAgeOfOldestMessage" in alarmed_metrics(template)[name]
+    ]
 
-    assert age_alarms(deployed["defaults"]) == []
-    [alarm] = age_alarms(deployed["everything-standard"])
-    assert alarm["Namespace"] == "AWS/SQS"
-    assert alarm["Dimensions"] == [
+
+def test_an_alarm_watches_the_intake_queues_oldest_message(deployed):
+    assert _age_alarms(deployed["defaults"]) == []
+    [alarm] = _age_alarms(deployed["everything-standard"])
+    [age] = [m for m in alarm["Metrics"] if "MetricStat" in m]
+    assert age["MetricStat"]["Metric"]["Namespace"] == "AWS/SQS"
+    assert age["MetricStat"]["Metric"]["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": ["IntakeQueue", "QueueName"]}}
     ]
-    assert alarm["Statistic"] == "Maximum"
-    # Sooner than a failing record's trip to the DLQ: 5 receives x 120 s visibility.
-    assert 0 < alarm["Threshold"] < 5 * 120
+    assert age["MetricStat"]["Stat"] == "Maximum"
+    assert age["ReturnData"] is False
     assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+@pytest.mark.parametrize(
+    ("window", "age", "fires"),
+    [(900, 1199, False), (900, 1200, True), (0, 300, True), (0, 299, False)],
+)
+def test_the_intake_age_alarm_allows_the_retry_window(deployed, window, age, fires):
+    """Records waiting out an outage are old by design, up to LookupRetryWindowSeconds: the
+    alarm fires 5 minutes past the window (5 minutes, as before, with the window at 0)."""
+    [alarm] = _age_alarms(deployed["everything-standard"])
+    [expression] = [m for m in alarm["Metrics"] if "Expression" in m]
+    assert expression["ReturnData"] is True
+    [age_id] = [m["Id"] for m in alarm["Metrics"] if "MetricStat" in m]
+    # The one expression it may be: the age less the window parameter.
+    match = re.fullmatch(
+        r"(\w+) - \$\{LookupRetryWindowSeconds\}", expression["Expression"]["Fn::Sub"]
+    )
+    assert match is not None
+    assert match.group(1) == age_id
+    value = age - window
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert (value >= alarm["Threshold"]) is fires
+
+
+def test_the_retry_window_and_the_receive_count_reach_the_function(deployed):
+    """INTAKE_MAX_RECEIVE_COUNT is the intake queue's maxReceiveCount: one parameter sets both."""
+    template = deployed["everything-standard"]
+    environment = function_environment(template)
+    assert environment["LOOKUP_RETRY_WINDOW_SECONDS"] == {"Ref": "LookupRetryWindowSeconds"}
+    redrive = template["Resources"]["IntakeQueue"]["Properties"]["RedrivePolicy"]
+    assert environment["INTAKE_MAX_RECEIVE_COUNT"] == redrive["maxReceiveCount"]
+    parameters = template["Parameters"]
+    assert parameters["LookupRetryWindowSeconds"]["Default"] == 900
+    assert parameters["IntakeMaxReceiveCount"]["Default"] == 5
+
+
+def test_the_dashboard_shows_records_waiting_and_the_oldest(deployed):
+    body = deployed["everything-standard"]["Resources"]["Dashboard"]["Properties"]
+    text = json.dumps(body["DashboardBody"])
+    for metric in ("RecordsWaiting", "OldestWaitingAge", "ApproximateAgeOfOldestMessage"):
+        assert metric in text, metric
 
 
 # --- helpers -----------------------------------------------------------------------------------

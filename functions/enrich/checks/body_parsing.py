@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 from checks import strict_json
 from checks.charsets import decode_text
-from checks.refusals import Refusal
+from checks.check_failures import BodyRejected, MediaTypeRejected
 
 # Form tools send tens of fields; thousands are not a form. Bounds the parser's work.
 MAX_FORM_FIELDS = 1_000
@@ -32,9 +32,9 @@ def media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
 
 def parse_body(body: bytes, content_type: str | None) -> Any:
     if not body.strip():
-        raise Refusal(400, "bad_request", "the body is empty")
+        raise BodyRejected("the body is empty")
     if content_type and not content_type.isprintable():  # control characters: not a media type
-        raise Refusal(415, "unsupported_media_type", "the Content-Type header is malformed")
+        raise MediaTypeRejected("the Content-Type header is malformed")
     kind, params = media_type(content_type)
     if not kind:
         # No Content-Type: JSON if it looks like JSON, else a form.
@@ -47,7 +47,7 @@ def parse_body(body: bytes, content_type: str | None) -> Any:
         from checks.multipart_form import parse_multipart  # only forms with files are multipart
 
         return _collect_fields(parse_multipart(body, params.get("boundary"), MAX_FORM_FIELDS))
-    raise Refusal(415, "unsupported_media_type", f"{kind} is not supported; send JSON or form data")
+    raise MediaTypeRejected(f"{kind} is not supported; send JSON or form data")
 
 
 def parse_json(body: bytes) -> Any:
@@ -70,7 +70,7 @@ def parse_form(body: bytes, charset: str) -> dict[str, Any]:
             errors="replace",
         )
     except ValueError:
-        raise Refusal(400, "bad_request", "the body is not URL-encoded form data") from None
+        raise BodyRejected("the body is not URL-encoded form data") from None
     return _collect_fields(pairs)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 
 from checks import strict_json
-from checks.refusals import Refusal
+from checks.check_failures import BodyRejected
 
 # Python codecs that are no charset a sender can mean; UTF-7 as the WHATWG Encoding standard
 # treats it (it smuggles markup past filters and decodes to lone surrogates).
@@ -16,17 +16,17 @@ _NOT_CHARSETS = frozenset(
 
 def decode_text(data: bytes, charset: str, what: str) -> str:
     """`what` names the text in refusals: "the body", "a multipart field"."""
-    unsupported = Refusal(400, "bad_request", f"{what} names a charset that is not supported")
+    unsupported = f"{what} names a charset that is not supported"
     try:
         name = codecs.lookup(charset).name
     except (LookupError, ValueError, TypeError):
-        raise unsupported from None
+        raise BodyRejected(unsupported) from None
     if name in _NOT_CHARSETS:
-        raise unsupported
+        raise BodyRejected(unsupported)
     try:
         text = data.decode(name)
     except LookupError:  # a bytes-to-bytes codec such as base64 or zlib
-        raise unsupported from None
+        raise BodyRejected(unsupported) from None
     except (UnicodeDecodeError, ValueError):
-        raise Refusal(400, "bad_request", f"{what} is not valid {name}") from None
+        raise BodyRejected(f"{what} is not valid {name}") from None
     return strict_json.accepted(text)  # whatever a codec yields, never a lone surrogate

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from checks.check_failures import EmailMissing
 from checks.delivery_ids import DeliveryKey, delivery_key
 from checks.email_extraction import EmailFinder, EmailMatch
-from checks.refusals import Refusal
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,5 +43,5 @@ def new_delivery(
     """Finds the submitter's email; refuses the submission if it has none and one is required."""
     email = finder.find(payload)
     if email is None and require_email:
-        raise Refusal(422, "no_email", "the submission carries no valid email address")
+        raise EmailMissing("the submission carries no valid email address")
     return Delivery(event_id, source, payload, email, received_at or iso_timestamp())

@@ -22,7 +22,7 @@ import multipart
 
 from checks import strict_json
 from checks.charsets import decode_text
-from checks.refusals import Refusal
+from checks.check_failures import BodyRejected
 
 MAX_PART_HEADER_BYTES = 4_096  # one header line; a browser's are well under 1 KiB
 MAX_PART_HEADERS = 8  # RFC 7578 needs three at most
@@ -41,9 +41,9 @@ class _Part:
 
 
 def parse_multipart(body: bytes, boundary: str | None, max_parts: int) -> list[tuple[str, Any]]:
-    """(name, value) of each form field in order; raises Refusal (400) for a malformed body."""
+    """(name, value) of each form field in order; raises BodyRejected for a malformed body."""
     if not boundary or not _BOUNDARY.fullmatch(boundary):
-        raise Refusal(400, "bad_request", "the multipart boundary is missing or not valid")
+        raise BodyRejected("the multipart boundary is missing or not valid")
     if b"\r" not in body:
         body = body.replace(b"\n", b"\r\n")
     parts = _read_parts(body, boundary, max_parts)
@@ -74,10 +74,10 @@ def _read_parts(body: bytes, boundary: str, max_parts: int) -> list[_Part]:
                 current.chunks.append(event)
     except multipart.ParserLimitReached as exc:
         message = f"the multipart body is over a limit: {_reason(exc)}"
-        raise Refusal(400, "bad_request", message) from None
+        raise BodyRejected(message) from None
     except multipart.MultipartError as exc:
         message = f"the body is not multipart form data: {_reason(exc)}"
-        raise Refusal(400, "bad_request", message) from None
+        raise BodyRejected(message) from None
     return parts
 
 

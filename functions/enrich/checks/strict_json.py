@@ -8,7 +8,7 @@ The policy, one class of input at a time (README, Security: "What a submission m
 - Lone surrogates (`"\\ud800"` — legal JSON syntax, but no character) are refused, like the invalid
   UTF-8 they stand for: kept, they would make messages that strict parsers (Rust's serde_json,
   .NET's System.Text.Json) reject and that cannot be written out as UTF-8; replaced, the
-  submission would be changed without a word. The sender hears why (400).
+  submission would be changed without a word. The sender hears why.
 - Nesting deeper than MAX_JSON_DEPTH is refused; anything that is not a JSON value (a direct invoke
   from Python may pass one) is refused.
 - Everything else is kept as it is: `\\u0000` and other controls, U+FFFE/U+FFFF, tiny numbers (read
@@ -23,7 +23,7 @@ import math
 import re
 from typing import Any
 
-from checks.refusals import Refusal
+from checks.check_failures import BodyRejected
 
 # Deeper JSON than this is no form submission, and would cost recursion later (logging, SQS).
 MAX_JSON_DEPTH = 64
@@ -36,27 +36,25 @@ class _NumberOutOfRange(ValueError):
 
 
 def loads(text: bytes | str) -> Any:
-    """Parses JSON text by the policy above; raises Refusal (400) for what it refuses."""
+    """Parses JSON text by the policy above; raises BodyRejected for what it refuses."""
     try:
         if isinstance(text, bytes):
             # Strictly: json.loads would let UTF-8-encoded surrogates (ED A0 80) through.
             text = text.decode(json.detect_encoding(text))
         value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except _NumberOutOfRange:
-        raise Refusal(
-            400, "bad_request", "the JSON holds a number beyond the range of a double (±1.8e308)"
+        raise BodyRejected(
+            "the JSON holds a number beyond the range of a double (±1.8e308)"
         ) from None
     except (ValueError, RecursionError):  # UnicodeDecodeError and NaN literals included
-        raise Refusal(400, "bad_request", "the body is not valid JSON") from None
+        raise BodyRejected("the body is not valid JSON") from None
     return accepted(value)
 
 
 def accepted(value: Any) -> Any:
     """An already parsed value (an EventBridge `detail`, a direct invoke), held to the policy."""
     if _check(value):
-        raise Refusal(
-            400,
-            "bad_request",
+        raise BodyRejected(
             "the JSON holds a lone surrogate (an escape from \\ud800 to \\udfff that is not "
             "half of a pair): it is not a character",
         )
@@ -80,22 +78,20 @@ def _check(value: Any) -> bool:
             continue
         elif isinstance(node, float):
             if not math.isfinite(node):
-                raise Refusal(400, "bad_request", "NaN and Infinity are not JSON numbers")
+                raise BodyRejected("NaN and Infinity are not JSON numbers")
         elif isinstance(node, dict | list):
             if depth > MAX_JSON_DEPTH:
-                raise Refusal(
-                    400, "bad_request", f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels"
-                )
+                raise BodyRejected(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
             if isinstance(node, dict):
                 for key in node:
                     if not isinstance(key, str):
-                        raise Refusal(400, "bad_request", "the event is not a JSON value")
+                        raise BodyRejected("the event is not a JSON value")
                     has_surrogate = has_surrogate or _SURROGATE.search(key) is not None
                 stack.extend((child, depth + 1) for child in node.values())
             else:
                 stack.extend((child, depth + 1) for child in node)
         else:
-            raise Refusal(400, "bad_request", "the event is not a JSON value")
+            raise BodyRejected("the event is not a JSON value")
     return has_surrogate
 
 

@@ -30,7 +30,8 @@ class Unforwarded:
     def fail(self, delivery: Delivery, reason: str) -> None:
         self._failed[reason].append(delivery.event_id)
 
-    def log(self, tally: Counter[str]) -> None:
+    def log(self, tally: Counter[str], details: dict[str, Any] | None = None) -> None:
+        """`details`: what the hand-back line adds (records waiting out an outage)."""
         if self._handed_back:
             ids = [i for same in self._handed_back.values() for i in same]
             tally[Metric.EVENTS_HANDED_BACK] += len(ids)
@@ -40,6 +41,7 @@ class Unforwarded:
                     "events": len(ids),
                     "waiting_for": {why: len(same) for why, same in self._handed_back.items()},
                     "event_ids": ids[:SAMPLE_IDS],
+                    **(details or {}),
                 },
             )
         for reason, ids in self._failed.items():

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import islice
 
 from checks.delivery import Delivery
 from checks.delivery_ids import DeliveryKey
 from forwarding.claims import DeliveryClaims
 from forwarding.enriched_event import enriched_event
-from forwarding.outcome_log import Unforwarded, count_lookups, log_forwarded, waits_for
+from forwarding.outage_waits import QueueWaits
+from forwarding.outcome_log import Unforwarded, count_lookups, log_forwarded
 from forwarding.outcomes import Outcome, OutcomeCode
 from forwarding.outgoing_batches import OutgoingBatches
-from lookups.enricher import Lookups
+from forwarding.queue_receipts import Receipt
+from lookups.enricher import KnownAnswers, Lookups
 from platform_services import aws_calls
 from platform_services.deadlines import Deadline
 from platform_services.observability import count
@@ -31,6 +33,7 @@ def enrich_and_forward(
     deadline: Deadline,
     *,
     hand_back_waits: bool = False,
+    receipts: Mapping[DeliveryKey, Receipt] | None = None,
 ) -> list[Outcome]:
     """One Outcome per delivery, in order. Each delivery (sender, id and content) is looked up
     and sent at most once: repeated within the batch, or (with IDEMPOTENCY_TABLE) already
@@ -42,6 +45,8 @@ def enrich_and_forward(
     time is handed back (HANDED_BACK), never sent late: an event whose lookup only had to wait
     past the deadline, whose lookups could not start, whose duplicate check could not be made
     or whose send could not start in time. Otherwise such an event goes out `partial`.
+    A queue's record also waits out an API's outage (outage_waits.py); `receipts` says what the
+    queue said of each (its first arrival, its receive count); a delivery it omits is new.
     """
     unique = list({d.key: d for d in deliveries}.values())
     tally: Counter[str] = Counter()  # one data point per metric and invocation, however many events
@@ -57,11 +62,15 @@ def enrich_and_forward(
             tally=tally,
             unforwarded=unforwarded,
         )
-    forwarding = _Forwarding(runtime, deadline, answer_by, tally, unforwarded, hand_back_waits)
+    waits = QueueWaits(runtime, receipts or {}, deadline) if hand_back_waits else None
+    forwarding = _Forwarding(runtime, deadline, answer_by, tally, unforwarded, waits)
     outcomes = forwarding.run(unique, claims)
+    if waits is not None:
+        waits.settle(outcomes, answer_by)
+        waits.report(tally)
     if claims is not None:
         claims.settle(outcomes)
-    unforwarded.log(tally)
+    unforwarded.log(tally, waits.summary() if waits is not None else None)
     for name, value in tally.items():
         count(name, value)
     return [outcomes[d.key] for d in deliveries]
@@ -79,28 +88,34 @@ class _Forwarding:
         answer_by: Deadline,
         tally: Counter[str],
         unforwarded: Unforwarded,
-        hand_back_waits: bool,
+        waits: QueueWaits | None,
     ) -> None:
         self._runtime = runtime
         self._deadline = deadline
         self._tally = tally
         self._unforwarded = unforwarded
-        self._hand_back_waits = hand_back_waits
+        self._waits = waits
+        self._hand_back_waits = waits is not None
         self._outcomes: dict[DeliveryKey, Outcome] = {}
         self._by_email: defaultdict[str, list[Delivery]] = defaultdict(list)
-        self._batches = OutgoingBatches(runtime, answer_by, self._sent, cutoff=hand_back_waits)
+        self._known: dict[str, KnownAnswers] = {}  # what earlier tries of waiting records kept
+        self._batches = OutgoingBatches(
+            runtime, answer_by, self._sent, cutoff=self._hand_back_waits
+        )
 
     def run(self, deliveries: list[Delivery], claims: DeliveryClaims | None) -> dict:
         # The fleet's pacing holding the APIs past the deadline (a 429's pause): what a queue
         # keeps waits there until the hold ends, with nothing claimed or asked meanwhile.
         held = self._runtime.enricher.held_for(self._deadline) if self._hand_back_waits else None
         for delivery in deliveries:
-            if held is not None and delivery.email:
+            # On its last receive a record is not handed back again (it would be dead-lettered).
+            if held is not None and delivery.email and not self._last_receive(delivery):
                 self._hand_back(delivery, "rate_limited", wait=held)
                 continue
             self._by_email[delivery.email.email if delivery.email else ""].append(delivery)
-        # No address first (nothing to look up), then the others in order.
-        emails = sorted(self._by_email, key=bool)
+        # No address first (nothing to look up), then those on their last receive, then the
+        # others in order.
+        emails = sorted(self._by_email, key=lambda email: (bool(email), not self._urgent(email)))
         all_lookups: dict[str, Lookups] = {}
         with aws_calls.within(self._deadline):  # the API keys' secret, read by the lookups
             lookups = self._runtime.enricher.look_up(
@@ -108,6 +123,7 @@ class _Forwarding:
                 self._deadline,
                 stop_when_full=self._hand_back_waits,
                 expected=sum(1 for email in emails if email),
+                known=self._known,
             )
             for email, found in lookups:
                 all_lookups[email] = found
@@ -128,6 +144,8 @@ class _Forwarding:
                 fresh = {d.key for d in claims.admit(waiting, self._outcomes)}
                 for email in chunk:
                     self._by_email[email] = [d for d in self._by_email[email] if d.key in fresh]
+            if self._waits is not None:  # before they are looked up: what earlier tries kept
+                self._waits.recall([d for e in chunk for d in self._by_email[e]], self._known)
             for email in chunk:
                 if not self._by_email[email]:
                     continue
@@ -138,14 +156,19 @@ class _Forwarding:
 
     def _answered(self, email: str, found: Lookups | None) -> None:
         for delivery in self._by_email[email]:
-            if self._hand_back_waits and found is not None and found.must_wait:
-                # Its queue keeps it until the wait it met is over.
-                wait = self._runtime.enricher.wait_for(found)
-                self._hand_back(delivery, waits_for(found), wait=wait)
+            waiting = self._waits.wait_for(delivery, found) if self._waits and found else None
+            if waiting is not None:  # its queue keeps it until its next try
+                self._hand_back(delivery, waiting.why, wait=waiting.seconds)
                 continue
             event = enriched_event(delivery, found, self._runtime.settings.relationship_precedence)
             self._batches.add(delivery, event, fifo=self._runtime.settings.fifo_queue)
         self._batches.report_sent()  # what has gone meanwhile, while the lookups still run
+
+    def _last_receive(self, delivery: Delivery) -> bool:
+        return self._waits is not None and self._waits.last_receive(delivery)
+
+    def _urgent(self, email: str) -> bool:
+        return any(self._last_receive(d) for d in self._by_email[email])
 
     def _hand_back(self, delivery: Delivery, why: str, wait: float | None = None) -> None:
         handed_back = Outcome(delivery.event_id, None, OutcomeCode.HANDED_BACK, wait=wait)

@@ -2,7 +2,6 @@
 
 One module per source (http, sqs, eventbridge, direct) beside what they share: telling the
 sources apart (event_sources), API Gateway's event shapes (proxy_events), queued mode's message
-and its signature (queued_webhooks, queued_signatures), handing SQS records back to wait
-(record_handback), and the answer when an invocation has too little time to start
-(early_answers).
+and its signature (queued_webhooks, queued_signatures), and the answer when an invocation has
+too little time to start (early_answers).
 """

@@ -9,7 +9,7 @@ from typing import Any
 from checks import strict_json
 from checks.delivery import new_delivery
 from checks.delivery_ids import content_id, sender_id
-from checks.refusals import Refusal
+from intake.answers import malformed
 from intake.retried_invokes import forward_or_raise
 from platform_services.deadlines import LambdaContextLike
 from platform_services.observability import Metric, count
@@ -19,7 +19,7 @@ from runtime import Runtime
 def handle(event: Any, context: LambdaContextLike | None, runtime: Runtime) -> dict[str, str]:
     count(Metric.EVENTS_RECEIVED)
     if not isinstance(event, dict):
-        raise Refusal(400, "bad_request", "a direct invocation must pass a JSON object")
+        raise malformed("a direct invocation must pass a JSON object")
     payload = strict_json.accepted(event)  # the same JSON policy as an HTTP body
     delivery = new_delivery(
         payload,

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
 from checks import strict_json
 from checks.delivery import new_delivery
 from checks.delivery_ids import safe_id
-from checks.refusals import Refusal
+from intake.answers import malformed
 from intake.retried_invokes import forward_or_raise
 from platform_services.deadlines import LambdaContextLike
 from platform_services.observability import Metric, count
@@ -63,16 +63,14 @@ def _is_a_moment(text: str) -> bool:
 def _received_at(event: dict[str, Any]) -> str | None:
     """Checks the envelope; the event's `time` (None when it has none)."""
     if not all(isinstance(event.get(name), str) for name in ("id", "source", "detail-type")):
-        raise Refusal(
-            400, "bad_request", "an EventBridge event needs an id, a source and a detail-type"
-        )
+        raise malformed("an EventBridge event needs an id, a source and a detail-type")
     if not event["id"]:
-        raise Refusal(400, "bad_request", "an EventBridge event needs an id")
+        raise malformed("an EventBridge event needs an id")
     time = event.get("time")
     if time is None:
         return None
     if not (isinstance(time, str) and _RFC3339.fullmatch(time) and _is_a_moment(time)):
-        raise Refusal(400, "bad_request", "an EventBridge event's time is an RFC 3339 timestamp")
+        raise malformed("an EventBridge event's time is an RFC 3339 timestamp")
     return _in_utc(time)
 
 

@@ -9,14 +9,13 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
-from aws_lambda_powertools.utilities.data_classes.common import CaseInsensitiveDict
+from requests.structures import CaseInsensitiveDict
 
 from checks import strict_json
 from checks.body_parsing import parse_body
+from checks.check_failures import CheckFailed
 from checks.delivery import Delivery, iso_timestamp, new_delivery
 from checks.delivery_ids import content_id, sender_id
-from checks.refusals import Refusal
 from checks.signatures import request_urls
 from checks.signatures import routes as webhook_signatures
 from checks.signatures.shared_secrets import without_secret_fields
@@ -24,9 +23,9 @@ from checks.signatures.signed_requests import SignedRequest
 from forwarding.claims import send_once
 from forwarding.outcomes import MET_BEFORE, OutcomeCode
 from forwarding.pipeline import enrich_and_forward
-from intake import outcome_answers
-from intake.proxy_events import ProxyEvent, proxy_event
-from intake.queued_webhooks import queued_message
+from intake import answers, outcome_answers
+from intake.answers import Refusal
+from intake.proxy_events import ProxyRequest, proxy_event
 from platform_services.api_keys import SecretUnavailable
 from platform_services.deadlines import Deadline, LambdaContextLike
 from platform_services.observability import Metric, count, logger
@@ -45,7 +44,8 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
     deadline = Deadline.for_lookups(context)
     try:
         delivery = accept(proxy_event(event), runtime, deadline)
-    except Refusal as refusal:
+    except (Refusal, CheckFailed) as error:
+        refusal = answers.refusal_for(error)
         count(Metric.EVENTS_REFUSED)
         logger.warning("request refused", extra={"status": refusal.status, "code": refusal.code})
         return refused(refusal)
@@ -59,6 +59,8 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
 def queue_for_enrichment(delivery: Delivery, queued: QueuedMode, deadline: Deadline) -> dict:
     """Queued mode: the accepted webhook waits on the intake queue and is answered at once,
     202 `queued`; 503 when the queue refuses it, so that the sender retries."""
+    from intake.queued_webhooks import queued_message  # queued mode only
+
     try:
         message = queued_message(delivery, lambda body: queued.signing.sign(body, deadline))
     except Refusal as refusal:
@@ -83,19 +85,19 @@ def queue_for_enrichment(delivery: Delivery, queued: QueuedMode, deadline: Deadl
     return answered(outcome_answers.http_answer(outcome))
 
 
-def accept(request: ProxyEvent, runtime: Runtime, deadline: Deadline | None = None) -> Delivery:
-    """Checks and parses the request; raises Refusal with the status to answer. The webhook
+def accept(request: ProxyRequest, runtime: Runtime, deadline: Deadline | None = None) -> Delivery:
+    """Checks and parses the request; raises a Refusal, or the check that failed. The webhook
     secret is read by `deadline` (503 if it cannot be)."""
     settings = runtime.settings
     if request.http_method.upper() != "POST":
-        raise Refusal(405, "method_not_allowed", "webhooks are delivered with POST")
+        raise answers.method_not_allowed()
     body = raw_body(request, settings.max_body_bytes)
     # Headers and the path are text too: the same policy as the body (lone surrogates refused).
     source = strict_json.accepted(
-        {"kind": "http", "route": _route(request), "provider": _provider(request)}
+        {"kind": "http", "route": request.route, "provider": _provider(request)}
     )
     provider = source["provider"]
-    headers = CaseInsensitiveDict(strict_json.accepted(dict(request.headers)))
+    headers = CaseInsensitiveDict(strict_json.accepted(request.headers))
     check_signature(runtime, provider, signed_request(request, headers, body, settings), deadline)
     # A HandshakeKey field (Wufoo, Formstack) is the sender's secret: never forwarded.
     payload = without_secret_fields(parse_body(body, headers.get("content-type")))
@@ -109,34 +111,33 @@ def accept(request: ProxyEvent, runtime: Runtime, deadline: Deadline | None = No
     )
 
 
-def raw_body(request: ProxyEvent, max_bytes: int) -> bytes:
+def raw_body(request: ProxyRequest, max_bytes: int) -> bytes:
     """The body exactly as the sender sent it (what a signature covers), within the size limit."""
     body = request.body or ""
-    too_large = Refusal(413, "payload_too_large", f"the body is larger than {max_bytes} bytes")
     if not request.is_base64_encoded:
         if len(body) > max_bytes:  # cheap check first: each character is at least one byte
-            raise too_large
+            raise answers.body_too_large(max_bytes)
         data = body.encode("utf-8", "surrogatepass")
     else:
         if len(body) > (max_bytes + 2) // 3 * 4 + 4:
-            raise too_large
+            raise answers.body_too_large(max_bytes)
         try:
             data = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
-            raise Refusal(400, "bad_request", "the body is not valid base64") from None
+            raise answers.malformed("the body is not valid base64") from None
     if len(data) > max_bytes:
-        raise too_large
+        raise answers.body_too_large(max_bytes)
     return data
 
 
 def signed_request(
-    request: ProxyEvent, headers: Mapping[str, str], body: bytes, settings: Settings
+    request: ProxyRequest, headers: Mapping[str, str], body: bytes, settings: Settings
 ) -> SignedRequest:
     """What the signature schemes read: a REST API's repeated headers joined with commas, as
     the HTTP API joins them, so that a duplicated signature header is refused alike."""
     repeated = {
-        name: ",".join(values)
-        for name, values in (request.get("multiValueHeaders") or {}).items()
+        name.lower(): ",".join(values)
+        for name, values in request.multi_value_headers.items()
         if isinstance(values, list) and len(values) > 1
     }
     if repeated:
@@ -155,16 +156,14 @@ def signed_request(
 def check_signature(
     runtime: Runtime, provider: str | None, request: SignedRequest, deadline: Deadline | None = None
 ) -> str | None:
-    """The request must be proven for its route (401); returns the scheme that proved it. With
-    no webhook secret at all: a deployed function (keys in Secrets Manager) refuses with 503
-    unless unsigned webhooks are explicitly allowed; a local run without WEBHOOK_SECRET has its
-    checks off (None)."""
+    """The request must be proven for its route (else SignatureRejected); returns the scheme that
+    proved it. With no webhook secret at all: a deployed function (keys in Secrets Manager)
+    refuses (SignaturesUncheckable) unless unsigned webhooks are explicitly allowed; a local run
+    without WEBHOOK_SECRET has its checks off (None). An unreadable secret: 503."""
     try:
         keys = runtime.keys.current(deadline)
     except SecretUnavailable:  # fail closed: an unreadable secret never means "checks off"
-        raise Refusal(
-            503, "unavailable", "the webhook secret cannot be read; retry later"
-        ) from None
+        raise answers.secret_unreadable() from None
     settings = runtime.settings
     return webhook_signatures.check(
         webhook_signatures.RouteSchemes(
@@ -197,7 +196,7 @@ def http_response(
     }
 
 
-def _provider(request: ProxyEvent) -> str | None:
+def _provider(request: ProxyRequest) -> str | None:
     provider = (request.path_parameters or {}).get("provider")
     if provider:
         return provider[:64]
@@ -205,18 +204,12 @@ def _provider(request: ProxyEvent) -> str | None:
     return match.group(1) if match else None
 
 
-def _route(request: ProxyEvent) -> str:
-    if isinstance(request, APIGatewayProxyEventV2):
-        return request.raw_path
-    return request.path
-
-
 # API Gateway's request time, in epoch milliseconds; anything outside years 1970-9999 is not one.
 _LATEST_EPOCH_MS = 253_402_300_799_999
 
 
-def _received_at(request: ProxyEvent) -> str:
-    context = request.get("requestContext") or {}
+def _received_at(request: ProxyRequest) -> str:
+    context = request.request_context
     epoch_ms = context.get("timeEpoch") or context.get("requestTimeEpoch")
     if isinstance(epoch_ms, int | float) and 0 <= epoch_ms <= _LATEST_EPOCH_MS:
         return iso_timestamp(epoch_ms)

@@ -5,7 +5,7 @@ parsing, the email rule, the event id), then stores what enriching needs later â
 the event id, the source, when it was received and where the email is â€” and answers at once.
 The SQS intake turns it back into the same Delivery, so the enriched event is the one a direct
 delivery would have made: same `event_id`, the original `source` and `received_at`. It does so
-only for a message the edge signed (intake_signing.py): anything else on the queue is an
+only for a message the edge signed (queued_signatures.py): anything else on the queue is an
 ordinary submission.
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 
 from checks.delivery import Delivery
 from checks.email_extraction import EmailMatch
-from checks.refusals import Refusal
 from forwarding.queue_sender import MAX_MESSAGE_BYTES, OutgoingMessage
+from intake.answers import malformed, too_large_to_queue
 from intake.queued_signatures import SIGNATURE_ATTRIBUTE
 
 SCHEMA = "queued-webhook/v1"
@@ -29,18 +29,9 @@ ENRICHMENT_HEADROOM_BYTES = 64 * 1024
 MAX_QUEUED_BYTES = MAX_MESSAGE_BYTES - ENRICHMENT_HEADROOM_BYTES
 
 
-def too_large_to_queue() -> Refusal:
-    """A new Refusal per raise: one raised again would keep every traceback it went through."""
-    return Refusal(
-        413,
-        "payload_too_large",
-        "the submission, once enriched, would exceed the queue's 1 MiB message limit",
-    )
-
-
 def queued_message(delivery: Delivery, sign: Callable[[str], str]) -> OutgoingMessage:
     """The intake queue's message for an accepted webhook, its body signed by `sign`
-    (intake_signing.py); refuses (413) what cannot fit."""
+    (queued_signatures.py); refuses (413) what cannot fit."""
     unsigned = OutgoingMessage(
         event_id=delivery.event_id,
         body={
@@ -96,6 +87,6 @@ def delivery_from(body: dict[str, Any]) -> Delivery:
         and "payload" in body
         and (email is None or (isinstance(email, str) and isinstance(path, str)))
     ):
-        raise Refusal(400, "bad_request", f"the record does not hold to {SCHEMA}")
+        raise malformed(f"the record does not hold to {SCHEMA}")
     match = EmailMatch(email, path) if email is not None else None
     return Delivery(event_id, source, body["payload"], match, received_at)

@@ -28,12 +28,14 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from checks import strict_json
-from checks.delivery import Delivery, iso_timestamp, new_delivery
+from checks.check_failures import BodyRejected, CheckFailed
+from checks.delivery import Delivery, new_delivery
 from checks.delivery_ids import safe_id, sender_id
-from checks.refusals import Refusal
+from forwarding import queue_receipts, record_handback
 from forwarding.outcomes import Outcome, OutcomeCode
 from forwarding.pipeline import enrich_and_forward
-from intake import queued_webhooks, record_handback
+from intake import queued_webhooks
+from intake.answers import Refusal, malformed, not_signed_by_the_edge, refusal_for
 from intake.outcome_answers import record_failure
 from intake.queued_signatures import SIGNATURE_ATTRIBUTE, Verdict
 from platform_services.deadlines import Deadline, LambdaContextLike
@@ -60,7 +62,11 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
     deliveries, failures = read_batch(records, runtime, deadline)
 
     outcomes = enrich_and_forward(
-        list(deliveries.values()), runtime, deadline, hand_back_waits=True
+        list(deliveries.values()),
+        runtime,
+        deadline,
+        hand_back_waits=True,
+        receipts=queue_receipts.by_delivery(records, deliveries),
     )
     for message_id, outcome in zip(deliveries, outcomes, strict=True):
         failure = record_failure(outcome)
@@ -100,12 +106,11 @@ def _hand_back(
     by_queue: dict[str, list[record_handback.HandBack]] = {}
     for record in records:
         outcome = outcomes.get(record.message_id)
-        if (
-            outcome is not None
-            and outcome.code is OutcomeCode.HANDED_BACK
-            and outcome.wait is not None
-        ):
-            wait = record_handback.HandBack(record.message_id, record.receipt_handle, outcome.wait)
+        handle = record.raw_event.get("receiptHandle")
+        if outcome is None or outcome.code is not OutcomeCode.HANDED_BACK or outcome.wait is None:
+            continue
+        if isinstance(handle, str) and handle:  # else: the queue's own visibility timeout
+            wait = record_handback.HandBack(record.message_id, handle, outcome.wait)
             by_queue.setdefault(record.event_source_arn, []).append(wait)
     for queue_arn, waits in by_queue.items():
         try:
@@ -122,14 +127,12 @@ def sqs_records(event: dict[str, Any]) -> list[SQSRecord]:
     queue's ARN, as Lambda's event source mapping always sends them."""
     raw_records = event.get("Records")
     if not isinstance(raw_records, list) or not all(_well_formed(r) for r in raw_records):
-        raise Refusal(
-            400,
-            "bad_request",
+        raise malformed(
             "the event is not an SQS batch: each record needs a messageId, a text body, "
             "eventSource aws:sqs and an eventSourceARN",
         )
     if len({r["messageId"] for r in raw_records}) != len(raw_records):
-        raise Refusal(400, "bad_request", "the SQS batch holds a messageId twice")
+        raise malformed("the SQS batch holds a messageId twice")
     return [SQSRecord(raw) for raw in raw_records]
 
 
@@ -161,7 +164,8 @@ class _RecordReader:
     def read(self, record: SQSRecord, deliveries: dict[str, Delivery]) -> None:
         try:
             deliveries[record.message_id] = self._delivery_from(record)
-        except Refusal as refusal:
+        except (Refusal, CheckFailed) as error:
+            refusal = refusal_for(error)
             self.refused[refusal.code] += 1
             self.failures[record.message_id] = refusal.code
         except SecretUnavailable:  # whether it is a signed webhook cannot be told now
@@ -218,7 +222,7 @@ class _RecordReader:
             source={"kind": "sqs", "queue": record.event_source_arn.rsplit(":", 1)[-1]},
             finder=self._runtime.email_finder,
             require_email=self._runtime.settings.require_email,
-            received_at=_sent_at(record.raw_event.get("attributes", {})),
+            received_at=queue_receipts.received_at(record.raw_event.get("attributes", {})),
         )
 
     def _signed(self, record: SQSRecord) -> bool:
@@ -231,7 +235,7 @@ class _RecordReader:
             raise SecretUnavailable("already unavailable in this batch")
         verdict = signing.verify(record.body, _signature(record.raw_event), self._deadline)
         if verdict is Verdict.UNVERIFIED:
-            raise Refusal(401, "unauthorized", "the intake signature matches no current key")
+            raise not_signed_by_the_edge()
         return verdict is Verdict.SIGNED
 
 
@@ -241,12 +245,6 @@ def _signature(raw: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _sent_at(attributes: dict[str, Any]) -> str | None:
-    """When SQS received the record; a malformed SentTimestamp makes the record unreadable."""
-    sent = attributes.get("SentTimestamp")
-    return iso_timestamp(int(sent)) if sent else None
-
-
 def _unwrap(payload: Any) -> tuple[Any, str | None]:
     """Submissions that reached the queue through SNS or EventBridge arrive in an envelope."""
     if not isinstance(payload, dict):
@@ -254,7 +252,7 @@ def _unwrap(payload: Any) -> tuple[Any, str | None]:
     if payload.get("Type") == "Notification" and isinstance(payload.get("Message"), str):
         try:
             return strict_json.loads(payload["Message"]), safe_id(str(payload.get("MessageId")))
-        except Refusal:  # a notification whose message is not JSON: the envelope is the payload
+        except BodyRejected:  # its message is not JSON: the envelope is the payload
             return payload, None
     if {"detail-type", "source", "detail", "id"} <= payload.keys():
         return payload["detail"], safe_id(str(payload["id"]))

@@ -59,6 +59,7 @@ def failure_from(response: requests.Response, rules: ErrorRules) -> LookupFailed
     # Waiting for a rate limit or for our own earlier attempt is not a failure of the API.
     deferrable = status == 429 or (status == 409 and envelope.get("is_transient") is True)
     retry_after = rate_limit_headers.retry_after_seconds(response.headers.get("Retry-After"))
+    usable_wait = retry_after is not None
     if deferrable and retry_after is None:
         retry_after = rate_limit_headers.DEFAULT_RATE_LIMIT_WAIT_SECONDS
     return LookupFailed(
@@ -68,6 +69,8 @@ def failure_from(response: requests.Response, rules: ErrorRules) -> LookupFailed
         configuration=configuration,
         deferrable=deferrable,
         retry_after=retry_after if deferrable else None,
+        # The server's failure, or a 429 that says nothing of when to come back.
+        transient=status >= 500 or (status == 429 and not usable_wait),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextvars import copy_context
 from dataclasses import dataclass
@@ -24,7 +24,10 @@ EnrichmentStatus = Literal["enriched", "not_found", "partial", "no_email"]
 # Time allowed past the lookup deadline for a worker to hand back its answer.
 COLLECT_GRACE_SECONDS = 0.25
 WINDOW_PER_WORKER = 4
-_OUT_OF_TIME = LookupFailure("deadline_exceeded", "the lookup did not finish in time")
+# Still running at the deadline: a slow API, as a timeout is (a queued record waits it out).
+_OUT_OF_TIME = LookupFailure(
+    "deadline_exceeded", "the lookup did not finish in time", transient=True
+)
 # A lookup that never started: not an API failure, and not counted as a lookup. Deferrable: a
 # record from a queue waits for its next delivery rather than going out `partial`.
 NOT_STARTED = LookupFailure(
@@ -33,6 +36,8 @@ NOT_STARTED = LookupFailure(
 # What http_session reports when an API's pacing has no request slot before the deadline.
 NO_SLOT_LEFT = "rate_limited"
 _CRASHED = LookupFailure("internal_error", "the lookup failed unexpectedly")
+# What an address's earlier delivery got from each API, None where it must be asked.
+KnownAnswers = tuple[MinimoResult | None, SalesResult | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +60,6 @@ class Lookups:
     @property
     def failed(self) -> bool:
         return self.minimo.status == "error" or self.sales.status == "error"
-
-    @property
-    def must_wait(self) -> bool:
-        """A lookup failed only for want of time to wait (a rate limit, pacing)."""
-        return any(r.error is not None and r.error.deferrable for r in (self.minimo, self.sales))
 
     @property
     def found(self) -> bool:
@@ -126,6 +126,7 @@ class Enricher:
         *,
         stop_when_full: bool = False,
         expected: int | None = None,
+        known: Mapping[str, KnownAnswers] | None = None,
     ) -> Iterator[tuple[str, Lookups]]:
         """Each distinct address once, both APIs concurrently, cached answers reused; yields
         each address with its answers as soon as both are in (cached ones at once), so that
@@ -140,11 +141,15 @@ class Enricher:
         every lookup not started yet is given up at once (NOT_STARTED) and no more addresses
         are taken; nor are any after the deadline. The caller hands back those it kept.
         `expected`: how many addresses the caller will hand over, so that the pacers book their
-        request slots in as few calls as they can."""
+        request slots in as few calls as they can. `known`: answers an earlier delivery got for
+        an address (partial_answers.py), read when the address is taken, used as cached ones."""
         for connection in self.connections.values():
             connection.expect(expected or 0)
         try:
-            yield from self._look_up(emails, deadline, stop_when_full)
+            # Not `known or {}`: the caller fills an empty mapping while the lookups run.
+            yield from self._look_up(
+                emails, deadline, stop_when_full, known if known is not None else {}
+            )
         finally:
             for connection in self.connections.values():
                 if connection.pacer is not None:
@@ -172,7 +177,11 @@ class Enricher:
         return max(waits, default=None)
 
     def _look_up(
-        self, emails: Iterable[str], deadline: Deadline, stop_when_full: bool
+        self,
+        emails: Iterable[str],
+        deadline: Deadline,
+        stop_when_full: bool,
+        known: Mapping[str, KnownAnswers],
     ) -> Iterator[tuple[str, Lookups]]:
         pending: dict[str, tuple[Future[_Timed] | MinimoResult, Future[_Timed] | SalesResult]] = {}
         waiting_for: dict[Future[_Timed], str] = {}
@@ -193,8 +202,9 @@ class Enricher:
                 if email in seen:
                     continue
                 seen.add(email)
-                minimo = self.cache.get(("minimo", email))
-                sales = self.cache.get(("sales", email))
+                minimo_known, sales_known = known.get(email, (None, None))
+                minimo = self.cache.get(("minimo", email)) or minimo_known
+                sales = self.cache.get(("sales", email)) or sales_known
                 if minimo is not None and sales is not None:
                     yield email, Lookups(minimo, sales, 0, minimo_cached=True, sales_cached=True)
                     continue

@@ -41,6 +41,8 @@ BACKOFF_MAX_SECONDS = 2.0
 USER_AGENT = f"webhook-enrichment/1 {requests.utils.default_user_agent()}"
 # Below this an attempt cannot succeed; better to give up and forward the event.
 MIN_ATTEMPT_SECONDS = 0.05
+# Transport failures that pass with time (a queued record waits them out).
+TRANSIENT_CODES = frozenset({"timeout", "connection_error"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +239,8 @@ class ApiConnection:
                 retry_after=late.wait_seconds,
             ) from None
         except requests.RequestException as exc:
-            raise LookupFailed(*_describe(exc)) from None
+            code, message = _describe(exc)
+            raise LookupFailed(code, message, transient=code in TRANSIENT_CODES) from None
         if self.pacer is not None:
             full_for = rate_limit_headers.window_full_for(response.headers)
             if full_for is not None:  # no room left: hold off a little (the whole fleet)

@@ -10,6 +10,7 @@ from requests.utils import requote_uri
 
 from lookups.api_errors import ErrorRules, failure_from
 from lookups.http_session import ApiConnection
+from lookups.lookup_keys import api_key
 from lookups.results import LookupFailed, MinimoResult
 from platform_services.deadlines import Deadline
 
@@ -43,9 +44,7 @@ class MinimoClient:
             return MinimoResult("error", error=failed.failure)
 
     def _find_contact(self, email: str, deadline: Deadline) -> MinimoResult:
-        key = self._api.api_key()
-        if not key:
-            raise LookupFailed("missing_api_key", "no Minimo API key is configured")
+        key = api_key(self._api, "Minimo")
         response = self._api.send(
             "GET",
             self.url_for(email),

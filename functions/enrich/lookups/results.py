@@ -24,6 +24,9 @@ class LookupFailure:
     deferrable: bool = False
     # For a deferrable failure: seconds until trying again is worth it, when known.
     retry_after: float | None = None
+    # The API (or the way to it) failed in a way that passes: 5xx, a timeout, a broken
+    # connection, a 429 without a usable Retry-After. A queued record waits it out.
+    transient: bool = False
 
     @property
     def is_configuration_error(self) -> bool:

@@ -17,6 +17,7 @@ from requests.utils import requote_uri
 
 from lookups.api_errors import ErrorRules, failure_from
 from lookups.http_session import ApiConnection
+from lookups.lookup_keys import api_key
 from lookups.results import LookupFailed, SalesMatch, SalesResult
 from platform_services.deadlines import Deadline
 
@@ -76,9 +77,7 @@ class SalesClient:
         return SalesResult("found" if matches else "not_found", matches=tuple(matches))
 
     def _collect_matches(self, email: str, deadline: Deadline) -> list[SalesMatch]:
-        key = self._api.api_key()
-        if not key:
-            raise LookupFailed("missing_api_key", "no sales API key is configured")
+        key = api_key(self._api, "sales")
         url, query = self.first_page_url()
         matches: list[SalesMatch] = []
         for _ in range(MAX_PAGES):

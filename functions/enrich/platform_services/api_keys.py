@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from lookups.results import LookupFailed
 from platform_services import aws_calls, log_redaction
 from platform_services.deadlines import Deadline
 from platform_services.secret_reader import SecretReader, SecretUnavailable
@@ -74,17 +73,12 @@ class ApiKeyStore:
         _redact_from_logs(keys)
         return keys
 
+    # For the lookups, which read them as they start: SecretUnavailable when they cannot be read.
     def minimo_key(self) -> str | None:
-        return self._for_lookup().minimo
+        return self.current().minimo
 
     def sales_key(self) -> str | None:
-        return self._for_lookup().sales
-
-    def _for_lookup(self) -> ApiKeys:
-        try:
-            return self.current()
-        except SecretUnavailable as exc:
-            raise LookupFailed("secret_unavailable", str(exc)) from None
+        return self.current().sales
 
     def _fetch(self) -> dict[str, Any]:
         assert self._secret_arn is not None

@@ -46,6 +46,10 @@ class Metric(StrEnum):
     # Requests paced by the container alone because PACING_TABLE could not be used.
     PACING_FALLBACKS = "PacingFallbacks"
     PACING_TABLE_CALLS = "PacingTableCalls"  # DynamoDB calls made for the fleet's pacing
+    # Intake records handed back to wait out a failing API, and the age (s since they reached
+    # the queue) of the oldest of them, per batch (outage_waits.py).
+    RECORDS_WAITING = "RecordsWaiting"
+    OLDEST_WAITING_AGE = "OldestWaitingAge"
 
 
 # One count per enrichment status: EventsEnriched, EventsNotFound, EventsPartial, EventsNoEmail.
@@ -60,6 +64,11 @@ STATUS_METRICS = {
 def count(name: str, value: int = 1) -> None:
     if value:
         metrics.add_metric(name=str(name), unit=MetricUnit.Count, value=value)
+
+
+def gauge(name: str, seconds: float) -> None:
+    """One value per invocation, for a Maximum statistic (CloudWatch has no gauges)."""
+    metrics.add_metric(name=str(name), unit=MetricUnit.Seconds, value=seconds)
 
 
 def _short_path(filename: str) -> str:

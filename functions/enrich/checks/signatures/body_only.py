@@ -12,7 +12,7 @@ header") but not the digest: HMAC-SHA256 of the raw body, lower-case hex after `
 its deliveries carry (a captured one is a test vector in tests/unit/test_form_tool_signatures.py).
 
 Such a signature never expires: a captured request verifies for ever, which is why these
-secrets serve one scheme only (webhook_signatures.route_secrets).
+secrets serve one scheme only (routes.route_secrets).
 """
 
 from __future__ import annotations

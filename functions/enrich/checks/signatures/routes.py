@@ -1,7 +1,7 @@
 """Webhook signature checks: which scheme a route uses, which secrets may prove it, and the check.
 
 A route's scheme is fixed by configuration (SIGNATURE_ROUTES, else SIGNATURE_SCHEME, whose
-`auto` gives a route named after a form tool that tool's scheme: signature_schemes.py), never by
+`auto` gives a route named after a form tool that tool's scheme: schemes.py), never by
 the request. What is signed is always the body exactly as it was sent (base64-decoded when API
 Gateway encoded it). Comparisons are constant-time. Several secrets may be valid at once (during a
 rotation), and a Standard Webhooks header may carry several signatures.
@@ -11,8 +11,8 @@ token schemes send the secret itself: were a key shared between schemes, a Stand
 signature (which covers "id.timestamp.body") could be replayed as a body-only signature at any
 time, and a token read from a URL would be an HMAC key.
 
-The schemes themselves: timestamped_signatures (Standard Webhooks, HubSpot v3, Webflow),
-body_signatures (Typeform, Tally, GitHub, Formstack), shared_secrets (token, Wufoo).
+The schemes themselves: timestamped (Standard Webhooks, HubSpot v3, Webflow), body_only
+(Typeform, Tally, GitHub, Formstack), shared_secrets (token, Wufoo).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from checks.refusals import Refusal
+from checks.check_failures import SignatureRejected, SignaturesUncheckable
 from checks.signatures import body_only as body_signatures
 from checks.signatures import shared_secrets
 from checks.signatures import timestamped as timestamped_signatures
@@ -39,8 +39,7 @@ from checks.signatures.schemes import (
     WUFOO,
     preset_for,
 )
-from checks.signatures.signed_requests import SignedRequest, unauthorized
-from platform_services.observability import logger
+from checks.signatures.signed_requests import SignedRequest
 
 __all__ = [
     "AUTO",
@@ -105,13 +104,16 @@ def check(
     *,
     now: Callable[[], float] = time.time,
 ) -> str | None:
-    """Returns the scheme that let the request in (None: unsigned requests allowed); raises a
-    Refusal (401, or 503 when no secret exists)."""
+    """Returns the scheme that let the request in (None: unsigned requests allowed); raises
+    SignatureRejected, or SignaturesUncheckable when no secret exists."""
     if not secrets:
         if schemes.allow_unsigned:
             return None
-        logger.error("signature checks are on and no webhook secret is configured")
-        raise Refusal(503, "unavailable", "webhook signatures cannot be checked yet; retry later")
+        raise SignaturesUncheckable(
+            "webhook signatures cannot be checked yet; retry later",
+            diagnosis="signature checks are on and no webhook secret is configured",
+            misconfigured=True,
+        )
     scheme = schemes.scheme(provider)
     verify(scheme, route_secrets(schemes, secrets, provider, scheme), request, now=now)
     return scheme
@@ -126,22 +128,32 @@ def route_secrets(
     own = secrets.by_provider.get(label, ())
     candidates = own or (secrets.shared if scheme == schemes.shared_scheme else ())
     if not candidates:
-        logger.error(
+        raise _misconfigured(
             "no webhook secret for this route's signature scheme: give the provider its own",
-            extra={"provider": label, "scheme": scheme},
+            label,
+            scheme,
         )
-        raise unauthorized("no signature can be verified on this route")
     elsewhere = set(secrets.shared) if scheme != schemes.shared_scheme else set()
     for other, values in secrets.by_provider.items():
         if schemes.scheme(other) != scheme:
             elsewhere.update(values)
     if elsewhere.intersection(candidates):
-        logger.error(
+        raise _misconfigured(
             "a webhook secret serves two signature schemes: give each provider its own",
-            extra={"provider": label, "scheme": scheme},
+            label,
+            scheme,
         )
-        raise unauthorized("no signature can be verified on this route")
     return candidates
+
+
+def _misconfigured(diagnosis: str, provider: str, scheme: str) -> SignatureRejected:
+    """The sender hears only that nothing can verify it; the log says what to fix."""
+    return SignatureRejected(
+        "no signature can be verified on this route",
+        diagnosis=diagnosis,
+        details={"provider": provider, "scheme": scheme},
+        misconfigured=True,
+    )
 
 
 def _label(provider: str | None) -> str:
@@ -155,7 +167,7 @@ def verify(
     *,
     now: Callable[[], float] = time.time,
 ) -> None:
-    """Returns if any secret proves the request; raises a 401 Refusal otherwise."""
+    """Returns if any secret proves the request; raises SignatureRejected otherwise."""
     if scheme in body_signatures.PRESETS:
         body_signatures.verify(scheme, secrets, request)
     elif scheme == TOKEN:

@@ -4,10 +4,10 @@ Each scheme is written from its publisher's documentation (cited where it is ver
 
 | scheme | proof | module |
 | --- | --- | --- |
-| standard-webhooks | HMAC of id.timestamp.body (standardwebhooks.com) | timestamped_signatures |
-| hubspot | HubSpot's v3: HMAC of method + URI + body + timestamp (ms) | timestamped_signatures |
-| webflow | HMAC of timestamp:body, hex, ms timestamps | timestamped_signatures |
-| typeform, tally, github, formstack | HMAC of the body alone | body_signatures |
+| standard-webhooks | HMAC of id.timestamp.body (standardwebhooks.com) | timestamped |
+| hubspot | HubSpot's v3: HMAC of method + URI + body + timestamp (ms) | timestamped |
+| webflow | HMAC of timestamp:body, hex, ms timestamps | timestamped |
+| typeform, tally, github, formstack | HMAC of the body alone | body_only |
 | token | the route's secret as ?token= or Authorization: Bearer | shared_secrets |
 | wufoo | the route's secret as the HandshakeKey form field | shared_secrets |
 
@@ -70,7 +70,7 @@ ROUTE_PRESETS: dict[str, str] = {
 # Timestamped schemes refuse a request older (or newer) than this: replays expire.
 TOLERANCE_SECONDS = 5 * 60
 # Schemes whose proof covers the body alone, with no timestamp: a captured request verifies for
-# ever, so their secret must never serve another scheme (see webhook_signatures.route_secrets).
+# ever, so their secret must never serve another scheme (see routes.route_secrets).
 BODY_ONLY = (TYPEFORM, TALLY, GITHUB, FORMSTACK)
 
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from checks.refusals import Refusal
+from checks.check_failures import SignatureRejected
 
 # HTTP's optional whitespace around a value (RFC 9110 5.6.3); str.strip() would also trim
 # Unicode spaces such as U+2028, which no sender puts in a header.
@@ -36,8 +36,8 @@ class SignedRequest:
     content_type: str | None = None
 
 
-def unauthorized(message: str) -> Refusal:
-    return Refusal(401, "unauthorized", message)
+def unauthorized(message: str) -> SignatureRejected:
+    return SignatureRejected(message)
 
 
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
@@ -58,7 +58,7 @@ def any_equal(offered: Iterable[str], expected: Iterable[str]) -> bool:
 
 
 def unix_time(value: str | None, name: str) -> int:
-    """The header's integer value; a 401 that names the header when it is anything else."""
+    """The header's integer value; refused, naming the header, when it is anything else."""
     if value is None or not _DIGITS.fullmatch(value.strip(OWS)):
         raise unauthorized(f"{name} is not a Unix time")
     return int(value)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 
+from checks.check_failures import SignatureRejected
 from checks.signatures.schemes import TOLERANCE_SECONDS
 from checks.signatures.signed_requests import (
     OWS,
@@ -29,7 +30,6 @@ from checks.signatures.signed_requests import (
     unauthorized,
     unix_time,
 )
-from platform_services.observability import logger
 
 
 def standard_webhooks(secrets: tuple[str, ...], request: SignedRequest, now: float) -> None:
@@ -95,12 +95,12 @@ def hubspot(secrets: tuple[str, ...], request: SignedRequest, now: float) -> Non
     if not any_equal([signature.strip(OWS)], expected):
         # The URI is the part most likely to differ (a custom domain's base path, a proxy):
         # say which host was used, never the signature or the query.
-        logger.warning(
-            "HubSpot's signature does not match the URL rebuilt from the request; behind a"
-            " custom domain or proxy, set WEBHOOK_BASE_URL to the URL HubSpot posts to",
-            extra={"signed_host": uri.split("/", 3)[2] if uri.count("/") >= 2 else ""},
+        raise SignatureRejected(
+            "the signature does not match",
+            diagnosis="HubSpot's signature does not match the URL rebuilt from the request;"
+            " behind a custom domain or proxy, set WEBHOOK_BASE_URL to the URL HubSpot posts to",
+            details={"signed_host": uri.split("/", 3)[2] if uri.count("/") >= 2 else ""},
         )
-        raise unauthorized("the signature does not match")
 
 
 def _b64(digest: bytes) -> str:

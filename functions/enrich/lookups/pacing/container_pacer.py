@@ -6,7 +6,7 @@ limit makes it worse. So requests are spaced before they are sent: every thread 
 container that calls the API takes its slot here, first attempts and retries alike.
 
 This is the pacer of a container alone (PACING_TABLE unset), and what a fleet's pacer falls
-back to when its table cannot be used (fleet_pacing.py); both answer to `Pacer`.
+back to when its table cannot be used (fleet_pacer.py); both answer to `Pacer`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Paces every container's requests to one API together, on a schedule kept in DynamoDB
 (PACING_TABLE), so that the whole fleet stays under the API's limit.
 
-Each container books blocks of slots from the shared schedule (pacing_schedule.py) and hands
+Each container books blocks of slots from the shared schedule (schedule.py) and hands
 them to its lookup threads in order; a thread sleeps until its slot and sends. The schedule
 runs below the limit (HEADROOM) because the API counts arrivals, not slots: a request written
 at its slot still arrives a little late, by a varying amount, so arrivals bunch up. A block is
