@@ -35,16 +35,16 @@ $(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt
 install: $(VENV)/.installed ## create .venv with the runtime and test packages
 
 demo: install ## run the handler on every file in events/ against the local stack
-	$(PY) -m local.demo
+	$(PY) -m local.commands.demo
 
 invoke: install ## one event through the handler: make invoke EVENT=events/http-api-tally.json
-	@$(PY) -m local.invoke $(EVENT_ARG)
+	@$(PY) -m local.commands.invoke $(EVENT_ARG)
 
 serve: install ## serve the handler at http://127.0.0.1:3000/webhooks/<provider> (PORT=3001)
-	@$(PY) -m local.serve
+	@$(PY) -m local.commands.serve
 
 send: install ## replay an event file's request: make send EVENT=events/... [URL=https://... SIGN=hubspot]
-	@$(PY) -m local.send $(EVENT_ARG) $(if $(URL),--url '$(URL)') $(if $(SIGN),--sign '$(SIGN)')
+	@$(PY) -m local.commands.send $(EVENT_ARG) $(if $(URL),--url '$(URL)') $(if $(SIGN),--sign '$(SIGN)')
 
 test: install $(LAMBDA_RUNTIME)/.installed ## run the whole test suite
 	$(PY) -m pytest
@@ -89,7 +89,7 @@ $(LAMBDA_RUNTIME)/.installed: requirements-lambda-check.txt $(VENV)/.installed
 	touch $@
 
 lambda-check: build install $(LAMBDA_RUNTIME)/.installed ## the sam build output under awslambdaric, on every event
-	$(PY) -m local.lambda_check
+	$(PY) -m local.commands.lambda_check
 
 ci: lint validate build lambda-check test fuzz ## everything CI runs
 

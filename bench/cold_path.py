@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
-from local import task_root
+from local.stand_ins import task_root
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,8 +82,8 @@ def main(kind: str) -> None:
     if kind == "handler":
         as_lambda_starts_it()
         # Built before the clock starts: Lambda hands the event over ready.
-        from local.lambda_context import LambdaContextStub
-        from local.lambda_events import http_api_event
+        from local.stand_ins.lambda_context import LambdaContextStub
+        from local.stand_ins.lambda_events import http_api_event
 
         event, context = http_api_event({"email": email}), LambdaContextStub(15)
         started, cpu = time.perf_counter(), time.process_time()

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.run import _quiet, _stack_process
-from local.invoker import load_handler
-from local.lambda_context import LambdaContextStub
-from local.lambda_events import eventbridge_event, http_api_event, sqs_record
-from local.stack import INTAKE_QUEUE
+from bench.run import _quiet, stack_process
+from local.commands.invoker import load_handler
+from local.stand_ins.lambda_context import LambdaContextStub
+from local.stand_ins.lambda_events import eventbridge_event, http_api_event, sqs_record
+from local.stand_ins.stack import INTAKE_QUEUE
 
 COMMAND = "python -m bench.limits --write docs/benchmarks.md"
 START, END = "<!-- bench.limits -->", "<!-- /bench.limits -->"
@@ -183,7 +183,7 @@ def refusal_memory(handler: Any, env: dict[str, str]) -> list[str]:
 
 
 def batch_budget(handler: Any, env: dict[str, str]) -> list[str]:
-    from local.stack import TABLE
+    from local.stand_ins.stack import TABLE
 
     rows = []
     with _variables({"IDEMPOTENCY_TABLE": TABLE, "LOOKUP_CACHE_TTL_SECONDS": "0"}):
@@ -270,7 +270,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", type=Path, help="write the section into this Markdown file")
     args = parser.parse_args()
-    with _stack_process() as env:
+    with stack_process() as env:
         os.environ.update(env)
         os.environ["LOG_LEVEL"] = "WARNING"
         handler = load_handler()

@@ -28,11 +28,11 @@ from bench import cost as cost_model
 from bench import fleet as fleet_scenario
 from bench import fleet_report, webhook_modes
 from bench.baseline import SequentialBaseline
-from local.invoker import load_handler
-from local.lambda_context import LambdaContextStub
-from local.lambda_events import http_api_event, sqs_event
-from local.sandbox_control import SandboxControl
-from local.stack import FUNCTION_ID, INTAKE_QUEUE
+from local.commands.invoker import load_handler
+from local.stand_ins.lambda_context import LambdaContextStub
+from local.stand_ins.lambda_events import http_api_event, sqs_event
+from local.stand_ins.sandbox_control import SandboxControl
+from local.stand_ins.stack import FUNCTION_ID, INTAKE_QUEUE
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = "make bench"
@@ -653,7 +653,7 @@ def stack_process() -> Iterator[dict[str, str]]:
     with tempfile.TemporaryDirectory() as folder:
         env_file = Path(folder) / "env.json"
         stack = subprocess.Popen(  # noqa: S603 - our own module
-            [sys.executable, "-m", "local.stack", "--env-file", str(env_file)],
+            [sys.executable, "-m", "local.stand_ins.stack", "--env-file", str(env_file)],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
         )

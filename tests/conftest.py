@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from local import task_root
-from local.lambda_context import LambdaContextStub
-from local.stack import LocalStack
+from local.stand_ins import task_root
+from local.stand_ins.lambda_context import LambdaContextStub
+from local.stand_ins.stack import LocalStack
 
 # The function's modules import each other as Lambda loads them, from its task root.
 FUNCTION_DIR = task_root.enter()

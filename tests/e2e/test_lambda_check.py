@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from local import lambda_check
-from local.function_template import function_facts
+from local.commands import lambda_check
+from local.stand_ins.function_template import function_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ["events/direct-invoke.json", "events/http-api-tally.json", "events/sqs-batch.json"]

@@ -1,8 +1,9 @@
 """The local commands as a newcomer runs them: separate processes, real stack, real HTTP.
 
-`make demo`, `make invoke`, `make serve`, `make send` and `python -m local.stack --env-file`, each
-with its happy path and the mistakes a user makes (a missing file, a malformed setting, a port in
-use, nothing listening), which must end in a clear message rather than a traceback.
+`make demo`, `make invoke`, `make serve`, `make send` and
+`python -m local.stand_ins.stack --env-file`, each with its happy path and the mistakes a user makes
+(a missing file, a malformed setting, a port in use, nothing listening), which must end in a clear
+message rather than a traceback.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ TYPEFORM_EVENT_ID = "01JD3K8Q9W4T5Y6U7I8O9P0A1S"  # in events/http-api-typeform.
 
 # --- make demo ------------------------------------------------------------------------------------
 def test_demo_prints_an_answer_and_the_queued_messages_for_every_sample():
-    run = _run("local.demo", timeout=120)
+    run = _run("local.commands.demo", timeout=120)
     assert run.returncode == 0, run.stderr
     out = run.stdout
     for path in EVENTS:
@@ -56,7 +57,7 @@ def test_demo_prints_an_answer_and_the_queued_messages_for_every_sample():
 
 def test_demo_exits_1_and_names_the_samples_that_raised():
     files = ["events/http-api-tally.json", "events/direct-invoke.json"]
-    run = _run("local.demo", *files, env={"HTTP_TIMEOUT_SECONDS": "abc"})
+    run = _run("local.commands.demo", *files, env={"HTTP_TIMEOUT_SECONDS": "abc"})
     assert run.returncode == 1
     assert (
         "answer  raised ConfigurationError: HTTP_TIMEOUT_SECONDS must be a number from 0.05 to 10"
@@ -72,13 +73,13 @@ def test_demo_counts_a_refused_direct_invoke_as_its_answer_not_a_failure(tmp_pat
     """A refused direct invoke raises by design (so an async invoke is retried, then parked)."""
     no_email = tmp_path / "direct-no-email.json"
     no_email.write_text(json.dumps({"event_id": "evt-1", "message": "no address here"}))
-    run = _run("local.demo", str(no_email), env={"REQUIRE_EMAIL": "true"})
+    run = _run("local.commands.demo", str(no_email), env={"REQUIRE_EMAIL": "true"})
     assert "answer  raised Refusal:" in run.stdout
     assert run.returncode == 0, run.stderr
 
 
 def test_demo_explains_a_missing_file():
-    run = _run("local.demo", "events/nope.json")
+    run = _run("local.commands.demo", "events/nope.json")
     assert run.returncode == 2
     assert "events/nope.json: no such file" in run.stderr
     assert "events/http-api-typeform.json" in run.stderr  # the samples are listed
@@ -87,7 +88,7 @@ def test_demo_explains_a_missing_file():
 
 # --- make invoke ----------------------------------------------------------------------------------
 def test_invoke_prints_the_logs_the_answer_and_the_queued_event():
-    run = _run("local.invoke", "events/http-api-typeform.json")
+    run = _run("local.commands.invoke", "events/http-api-typeform.json")
     assert run.returncode == 0, run.stderr
     logs, rest = _section(run.stdout, "function logs")
     assert '"message":"event forwarded"' in logs
@@ -106,7 +107,7 @@ def test_invoke_prints_the_logs_the_answer_and_the_queued_event():
 
 
 def test_invoke_runs_an_sqs_batch_and_shows_every_message():
-    run = _run("local.invoke", "sqs-batch")  # a sample's name is enough
+    run = _run("local.commands.invoke", "sqs-batch")  # a sample's name is enough
     assert run.returncode == 0, run.stderr
     assert "events/sqs-batch.json → the handler on the local stack (sqs event)" in run.stdout
     assert '"batchItemFailures": []' in run.stdout
@@ -114,7 +115,9 @@ def test_invoke_runs_an_sqs_batch_and_shows_every_message():
 
 
 def test_invoke_exits_1_when_the_function_raises():
-    run = _run("local.invoke", "events/http-api-tally.json", env={"HTTP_TIMEOUT_SECONDS": "abc"})
+    run = _run(
+        "local.commands.invoke", "events/http-api-tally.json", env={"HTTP_TIMEOUT_SECONDS": "abc"}
+    )
     assert run.returncode == 1
     assert "the function raised" in run.stdout
     assert "ConfigurationError: HTTP_TIMEOUT_SECONDS must be a number from 0.05 to 10" in run.stdout
@@ -124,16 +127,16 @@ def test_invoke_exits_1_when_the_function_raises():
 
 
 def test_invoke_explains_a_missing_file_an_invalid_one_and_no_file(tmp_path: Path):
-    missing = _run("local.invoke", "events/http-api-typeform.jsn")
+    missing = _run("local.commands.invoke", "events/http-api-typeform.jsn")
     assert missing.returncode == 2
     assert "no such file" in missing.stderr
     assert "events/http-api-typeform.json" in missing.stderr
     broken = tmp_path / "broken.json"
     broken.write_text('{"body": ')
-    invalid = _run("local.invoke", str(broken))
+    invalid = _run("local.commands.invoke", str(broken))
     assert invalid.returncode == 2
     assert "is not valid JSON" in invalid.stderr
-    nothing = _run("local.invoke")
+    nothing = _run("local.commands.invoke")
     assert nothing.returncode == 2
     assert "usage: make invoke EVENT=" in nothing.stderr
     for run in (missing, invalid, nothing):
@@ -214,7 +217,9 @@ def test_send_replays_an_event_file_and_the_same_delivery_again_is_a_replay():
     port = _free_port()
     with _serve(env={"PORT": str(port)}) as serve:  # PORT, not --port
         assert serve.url == f"http://127.0.0.1:{port}"
-        first = _run("local.send", "events/http-api-typeform.json", env={"PORT": str(port)})
+        first = _run(
+            "local.commands.send", "events/http-api-typeform.json", env={"PORT": str(port)}
+        )
         assert first.returncode == 0, first.stderr
         assert first.stdout.splitlines()[1] == "202 Accepted"
         answer = {"event_id": TYPEFORM_EVENT_ID, "status": "enriched"}
@@ -223,7 +228,7 @@ def test_send_replays_an_event_file_and_the_same_delivery_again_is_a_replay():
         assert f"202 POST /webhooks/typeform  event_id={TYPEFORM_EVENT_ID}  enriched" in line
         assert "relationship=customer" in line
 
-        again = _run("local.send", "events/http-api-typeform.json", "--port", str(port))
+        again = _run("local.commands.send", "events/http-api-typeform.json", "--port", str(port))
         assert json.loads(again.stdout.splitlines()[2]) == answer
         replay = serve.next_line()
         assert replay.startswith(f"202 POST /webhooks/typeform  event_id={TYPEFORM_EVENT_ID}")
@@ -237,7 +242,7 @@ def test_a_fault_pasted_from_the_sandbox_index_makes_the_next_event_partial():
         fault = faults[0]  # three 503s: as many as the function's attempts
         requests.post(fault["url"], headers=fault["headers"], data=fault["data"], timeout=5)
         port = serve.url.rsplit(":", 1)[1]
-        sent = _run("local.send", "events/http-api-tally.json", "--port", port)
+        sent = _run("local.commands.send", "events/http-api-tally.json", "--port", port)
         assert '"status": "partial"' in sent.stdout
         line = serve.line_with("POST /webhooks/tally")
         assert (
@@ -254,10 +259,10 @@ def test_send_replays_a_signed_base64_webhook_byte_for_byte(tmp_path: Path):
     (tmp_path / "forged.json").write_text(json.dumps(forged))
     with _serve("--port", "0", env={"WEBHOOK_SECRET": secret}) as serve:
         port = serve.url.rsplit(":", 1)[1]
-        accepted = _run("local.send", str(tmp_path / "signed.json"), "--port", port)
+        accepted = _run("local.commands.send", str(tmp_path / "signed.json"), "--port", port)
         assert "202 Accepted" in accepted.stdout, accepted.stdout
         assert '"event_id": "msg_replay_1"' in accepted.stdout
-        refused = _run("local.send", str(tmp_path / "forged.json"), "--port", port)
+        refused = _run("local.commands.send", str(tmp_path / "forged.json"), "--port", port)
         assert "401 Unauthorized" in refused.stdout
         assert refused.returncode == 0  # a 4xx is the function's answer, not a failure
 
@@ -276,7 +281,7 @@ def test_send_signs_each_sample_as_its_tool_does_and_never_shows_the_secret():
         ]
         for event, sign, provider in cases:
             sent = _run(
-                "local.send",
+                "local.commands.send",
                 event,
                 "--url",
                 f"{serve.url}/webhooks/{{provider}}",  # the WebhookUrl output, as printed
@@ -293,7 +298,7 @@ def test_send_signs_each_sample_as_its_tool_does_and_never_shows_the_secret():
                 assert "/webhooks/jotform?token=***" in line
                 assert "/webhooks/jotform?token=***" in sent.stdout
         wrong = _run(
-            "local.send",
+            "local.commands.send",
             "events/http-api-hubspot.json",
             "--port",
             serve.url.rsplit(":", 1)[1],
@@ -303,30 +308,30 @@ def test_send_signs_each_sample_as_its_tool_does_and_never_shows_the_secret():
         )
         assert "401 Unauthorized" in wrong.stdout
         assert "the signature does not match" in wrong.stdout
-    unset = _run("local.send", "events/http-api-hubspot.json", "--sign", "hubspot")
+    unset = _run("local.commands.send", "events/http-api-hubspot.json", "--sign", "hubspot")
     assert unset.returncode == 2
     assert "--sign needs the secret in $WEBHOOK_SIGNING_SECRET" in unset.stderr
 
 
 def test_send_explains_each_mistake(tmp_path: Path):
     port = _free_port()
-    nowhere = _run("local.send", "events/http-api-typeform.json", env={"PORT": str(port)})
+    nowhere = _run("local.commands.send", "events/http-api-typeform.json", env={"PORT": str(port)})
     assert nowhere.returncode == 1
     assert f"nothing answers at http://127.0.0.1:{port}." in nowhere.stderr
     assert f"Start the function first, in another terminal: PORT={port} make serve" in (
         nowhere.stderr
     )
-    batch = _run("local.send", "events/sqs-batch.json")
+    batch = _run("local.commands.send", "events/sqs-batch.json")
     assert batch.returncode == 2
     assert "it is an SQS batch" in batch.stderr
     assert "make invoke EVENT=" in batch.stderr
     absent = tmp_path / "never-captured.json"  # never a file the repo might hold
-    missing = _run("local.send", str(absent))
+    missing = _run("local.commands.send", str(absent))
     assert missing.returncode == 2
     assert f"{absent}: no such file" in missing.stderr
     broken = tmp_path / "captured.json"
     broken.write_text("{'not': 'json'}")
-    invalid = _run("local.send", str(broken))
+    invalid = _run("local.commands.send", str(broken))
     assert invalid.returncode == 2
     assert "is not valid JSON" in invalid.stderr
     for run in (nowhere, batch, missing, invalid):
@@ -341,7 +346,7 @@ def test_send_says_when_the_event_is_not_for_a_webhook_route(tmp_path: Path):
     (tmp_path / "generated.json").write_text(json.dumps(event))
     with _serve("--port", "0") as serve:
         port = serve.url.rsplit(":", 1)[1]
-        run = _run("local.send", str(tmp_path / "generated.json"), "--port", port)
+        run = _run("local.commands.send", str(tmp_path / "generated.json"), "--port", port)
         assert run.stdout.splitlines()[1] == "404 Not Found"
         assert run.returncode == 1
         assert "/my/path is not a webhook route" in run.stderr
@@ -382,22 +387,22 @@ def test_serve_explains_a_port_in_use_and_a_bad_port():
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        run = _run("local.serve", "--port", str(port), timeout=30)
+        run = _run("local.commands.serve", "--port", str(port), timeout=30)
     assert run.returncode == 1
     assert f"port {port} is already in use" in run.stderr
     assert f"PORT={port + 1} make serve" in run.stderr
-    bad = _run("local.serve", env={"PORT": "abc"}, timeout=30)
+    bad = _run("local.commands.serve", env={"PORT": "abc"}, timeout=30)
     assert bad.returncode == 2
     assert "the port must be a number" in bad.stderr
     for done in (run, bad):
         assert "Traceback" not in done.stderr
 
 
-# --- python -m local.stack --env-file -------------------------------------------------------------
+# --- python -m local.stand_ins.stack --env-file ---------------------------------------------
 def test_the_stack_writes_the_env_file_shape_sam_local_invoke_reads(tmp_path: Path):
     env_file = tmp_path / "env.json"
     stack = subprocess.Popen(  # noqa: S603 - our own module
-        [sys.executable, "-m", "local.stack", "--env-file", str(env_file)],
+        [sys.executable, "-m", "local.stand_ins.stack", "--env-file", str(env_file)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -534,7 +539,7 @@ class _ServeProcess:
 @contextmanager
 def _serve(*args: str, env: dict[str, str] | None = None) -> Iterator[_ServeProcess]:
     process = subprocess.Popen(  # noqa: S603 - our own module
-        [sys.executable, "-m", "local.serve", *args],
+        [sys.executable, "-m", "local.commands.serve", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from local.lambda_events import http_api_event, sqs_event
+from local.stand_ins.lambda_events import http_api_event, sqs_event
 from tests.conftest import wait_for_requests
 
 

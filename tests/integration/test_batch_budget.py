@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from local.aws_fault_proxy import AwsFaultProxy
-from local.lambda_events import sqs_record
+from local.stand_ins.aws_fault_proxy import AwsFaultProxy
+from local.stand_ins.lambda_events import sqs_record
 from platform_services import aws_calls
 from platform_services.deadlines import Deadline
 

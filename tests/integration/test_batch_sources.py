@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from local.lambda_events import eventbridge_event, sqs_event, sqs_record
+from local.stand_ins.lambda_events import eventbridge_event, sqs_event, sqs_record
 
 # Addresses whose sales lookup is a single page: one request per API per address.
 SINGLE_PAGE = [

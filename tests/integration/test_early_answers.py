@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from local.lambda_events import eventbridge_event, http_api_event, sqs_event
+from local.stand_ins.lambda_events import eventbridge_event, http_api_event, sqs_event
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = "tests.integration.cold_start_driver"  # run from the repo root

@@ -17,8 +17,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from local.aws_fault_proxy import AwsFaultProxy
-from local.lambda_events import http_api_event, sqs_record
+from local.stand_ins.aws_fault_proxy import AwsFaultProxy
+from local.stand_ins.lambda_events import http_api_event, sqs_record
 
 HTTP_EVENTS = 300
 SQS_BATCHES = 28

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from local.lambda_events import sqs_event
+from local.stand_ins.lambda_events import sqs_event
 from lookups.pacing.container_pacer import PacingExceeded
 from lookups.pacing.fleet_pacer import HEADROOM, fleet_pacer
 from lookups.pacing.table_clock import MAX_PROBES, TableClock

@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 
 from checks.email_addresses import normalise_email
 from checks.refusals import Refusal
-from local import signed_events
-from local.lambda_events import (
+from local.stand_ins import signed_events
+from local.stand_ins.lambda_events import (
     eventbridge_event,
     function_url_event,
     http_api_event,

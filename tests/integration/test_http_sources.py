@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from local.lambda_events import function_url_event, http_api_event, rest_api_event
+from local.stand_ins.lambda_events import function_url_event, http_api_event, rest_api_event
 
 EVENTS = Path(__file__).parents[2] / "events"
 

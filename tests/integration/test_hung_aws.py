@@ -14,8 +14,8 @@ from collections import Counter
 import pytest
 
 from forwarding.pipeline import ForwardingFailed
-from local.aws_fault_proxy import AwsFaultProxy
-from local.lambda_events import eventbridge_event, http_api_event, sqs_record
+from local.stand_ins.aws_fault_proxy import AwsFaultProxy
+from local.stand_ins.lambda_events import eventbridge_event, http_api_event, sqs_record
 from tests import signing
 
 CONTEXT_SECONDS = 6.0

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from intake.queued_webhooks import SCHEMA
-from local.lambda_events import http_api_event, sqs_record
-from local.sqs_event_source import SqsEventSource
+from local.stand_ins.lambda_events import http_api_event, sqs_record
+from local.stand_ins.sqs_event_source import SqsEventSource
 from tests import signing
 
 EMAIL = "customer@example.com"

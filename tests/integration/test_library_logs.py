@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from local.aws_fault_proxy import AwsFaultProxy
-from local.lambda_events import http_api_event, sqs_record
-from local.sqs_event_source import SqsEventSource
+from local.stand_ins.aws_fault_proxy import AwsFaultProxy
+from local.stand_ins.lambda_events import http_api_event, sqs_record
+from local.stand_ins.sqs_event_source import SqsEventSource
 from tests import signing
 
 EMAIL = "customer@example.com"

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from local.lambda_events import http_api_event
+from local.stand_ins.lambda_events import http_api_event
 from tests import signing
 from tests.conftest import wait_for_requests
 

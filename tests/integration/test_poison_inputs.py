@@ -1,6 +1,7 @@
 """Inputs that are valid on the wire and used to crash the handler, through the real handler:
 each gets its documented answer, every message sent is strict JSON (stack.receive_all reads the
-output queue with local/strict_json_reader.py), and one bad record never holds back a batch."""
+output queue with local/stand_ins/strict_json_reader.py), and one bad record never holds back a
+batch."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from botocore.exceptions import ClientError
 from checks.delivery import Delivery
 from checks.refusals import Refusal
 from forwarding.pipeline import UNSERIALISABLE, enrich_and_forward
-from local.lambda_context import LambdaContextStub
-from local.lambda_events import (
+from local.stand_ins.lambda_context import LambdaContextStub
+from local.stand_ins.lambda_events import (
     eventbridge_event,
     function_url_event,
     http_api_event,

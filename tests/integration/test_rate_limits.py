@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from local.lambda_events import http_api_event, sqs_event
+from local.stand_ins.lambda_events import http_api_event, sqs_event
 
 RETRY_AFTER_30 = {
     "status": 429,

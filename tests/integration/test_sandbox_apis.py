@@ -3,7 +3,7 @@ what the function is tested against is what it will meet in production; and thei
 injection does what the tests that rely on it expect.
 
 The sales API's rules are those of docs/sales-api.md, read from OpenMRP's published gateway
-source (github.com/open-mrp/api; local/sales_sandbox.py names the files).
+source (github.com/open-mrp/api; local/stand_ins/sales_sandbox.py names the files).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 
-from local.stack import LocalStack
+from local.stand_ins.stack import LocalStack
 
 FIND = "/v1/sales/contacts/actions/find-by-email"
 VERSION = "1.0.forge-preview.8"
@@ -235,8 +235,8 @@ def test_sales_refuses_a_body_that_is_not_json(sales):
 
 
 def test_an_unknown_body_field_gets_a_hint():
-    from local.sales_sandbox import _decode_body
-    from local.sandbox_server import ApiRequest
+    from local.stand_ins.sales_sandbox import _decode_body
+    from local.stand_ins.sandbox_server import ApiRequest
 
     refused = _decode_body(ApiRequest("POST", FIND, {}, b'{"emial": "a@x.io"}'))
     assert "Did you mean 'email'?" in refused.body["error"]["message"]

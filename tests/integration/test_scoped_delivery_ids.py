@@ -11,7 +11,7 @@ import json
 import pytest
 
 from forwarding.pipeline import ForwardingFailed
-from local.lambda_events import eventbridge_event, http_api_event, sqs_record
+from local.stand_ins.lambda_events import eventbridge_event, http_api_event, sqs_record
 from tests import signing
 
 SECRET = "whsec_" + "c2lnbmluZyBzZWNyZXQgZm9yIHRlc3Rz"

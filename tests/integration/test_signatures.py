@@ -13,7 +13,7 @@ import time
 import pytest
 
 from checks.signatures import routes as webhook_signatures
-from local.lambda_events import function_url_event, http_api_event, rest_api_event
+from local.stand_ins.lambda_events import function_url_event, http_api_event, rest_api_event
 from tests import signing
 
 BODY = b'{"email": "customer@example.com", "event_id": "evt-1"}'

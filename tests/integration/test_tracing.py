@@ -24,7 +24,7 @@ from urllib.parse import quote, quote_plus, unquote
 
 import pytest
 
-from local.lambda_events import eventbridge_event, http_api_event, sqs_event
+from local.stand_ins.lambda_events import eventbridge_event, http_api_event, sqs_event
 from tests import signing
 
 ROOT = Path(__file__).resolve().parents[2]

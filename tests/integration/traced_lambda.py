@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from local.invoker import invoke, load_handler
+from local.commands.invoker import invoke, load_handler
 
 
 def trace_header() -> dict[str, str]:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from local.moto_server import refused_character
-from local.strict_json_reader import NotStrictJson, read_strict_json
+from local.stand_ins.moto_server import refused_character
+from local.stand_ins.strict_json_reader import NotStrictJson, read_strict_json
 
 
 @pytest.mark.parametrize(

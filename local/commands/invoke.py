@@ -15,16 +15,16 @@ import os
 import sys
 from typing import Any
 
-from local import event_files
-from local.invoker import error_details, invoke, load_handler
-from local.stack import LocalStack
+from local.commands import event_files
+from local.commands.invoker import error_details, invoke, load_handler
+from local.stand_ins.stack import LocalStack
 
 RULE = "─" * 8
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m local.invoke",
+        prog="python -m local.commands.invoke",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.event:
         print(
-            "usage: make invoke EVENT=<event file>  (or python -m local.invoke <file>)\n"
+            "usage: make invoke EVENT=<event file>  (or python -m local.commands.invoke <file>)\n"
             f"the samples are:\n{event_files.sample_list()}",
             file=sys.stderr,
         )

@@ -22,7 +22,8 @@ class SandboxControl:
         self._call("PUT", "latency", {"seconds": seconds})
 
     def add_faults(self, steps: list[dict[str, Any]], email: str | None = None) -> None:
-        """Appends a script: one step per matching API request (see local/sandbox_server.py)."""
+        """Appends a script: one step per matching API request (see
+        local/stand_ins/sandbox_server.py)."""
         self._call("POST", "faults", {"steps": steps, "email": email})
 
     def set_rate_limit(self, **settings: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.lambda_context import LambdaContextStub
+from local.stand_ins.lambda_context import LambdaContextStub
 
 Handler = Callable[[dict[str, Any], Any], Any]
 

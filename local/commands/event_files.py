@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
+EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 EXAMPLE = "events/http-api-typeform.json"
 
 

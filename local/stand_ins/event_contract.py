@@ -21,7 +21,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-SCHEMA_FILE = Path(__file__).resolve().parents[1] / "docs" / "schema" / "enriched-event-v1.json"
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "schema" / "enriched-event-v1.json"
 # Objects whose properties belong to someone else: the submission and Minimo's contact.
 _OPEN_OBJECTS = ("payload", "contact")
 

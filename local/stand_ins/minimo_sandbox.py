@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from local.sandbox_rate_limit import RateLimitSettings
-from local.sandbox_server import ApiRequest, ApiResponse, SandboxServer, is_email
+from local.stand_ins.sandbox_rate_limit import RateLimitSettings
+from local.stand_ins.sandbox_server import ApiRequest, ApiResponse, SandboxServer, is_email
 
 PREFIX = "/public/v1/contacts/by-email/"
 # What a fault step with only a status answers, coded as Minimo codes its errors.

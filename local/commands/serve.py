@@ -13,7 +13,7 @@ that the lookup cache is off so that faults injected into the sandboxes show at 
 
 With --mode queued (or WEBHOOK_MODE=queued) webhooks are answered 202 "queued" as soon as they
 are checked and put on the local intake queue; a poller does what Lambda's event source mapping
-does (local/sqs_event_source.py) and prints a line per batch with the enriched events.
+does (local/stand_ins/sqs_event_source.py) and prints a line per batch with the enriched events.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType
 from typing import Any
 
-from local import signed_events
-from local.invoker import Invocation, configuration_error, invoke, load_handler
-from local.lambda_events import http_api_event
-from local.serve_console import ServeConsole
-from local.sqs_event_source import SqsEventSource
-from local.stack import LocalStack
+from local.commands.invoker import Invocation, configuration_error, invoke, load_handler
+from local.commands.serve_console import ServeConsole
+from local.stand_ins import signed_events
+from local.stand_ins.lambda_events import http_api_event
+from local.stand_ins.sqs_event_source import SqsEventSource
+from local.stand_ins.stack import LocalStack
 
 PATH_PREFIX = "/webhooks/"
 DEFAULT_PORT = 3000
@@ -118,7 +118,7 @@ def _intake_poller(
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m local.serve",
+        prog="python -m local.commands.serve",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -49,7 +49,7 @@ from typing import Any, ClassVar
 
 from email_validator import EmailNotValidError, validate_email
 
-from local.sandbox_rate_limit import RateLimitSettings, SlidingWindowLimiter
+from local.stand_ins.sandbox_rate_limit import RateLimitSettings, SlidingWindowLimiter
 
 CONTROL_PREFIX = "/__sandbox/"
 _MAX_LINE = 65536

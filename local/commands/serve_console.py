@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any, TextIO
 
-from local.invoker import Invocation, error_details
+from local.commands.invoker import Invocation, error_details
 
 _APIS = ("minimo", "sales")
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from local import webhook_signing
+from local.stand_ins import webhook_signing
 
 # How each tool proves itself (its route label → its scheme, and whether a token travels in a
 # header rather than the URL). Any other label signs with Standard Webhooks.

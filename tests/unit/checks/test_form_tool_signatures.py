@@ -1,7 +1,8 @@
 """The form tools' schemes (HubSpot v3, Webflow, Formstack, token, Wufoo) against the publishers'
-worked examples and our own signer (local/webhook_signing.py, written from the publishers' pages
-independently of the verifier), with every refusal the issue lists: body changed, timestamp too
-old or too new, headers missing or duplicated, the wrong encoding, seconds for milliseconds."""
+worked examples and our own signer (local/stand_ins/webhook_signing.py, written from the
+publishers' pages independently of the verifier), with every refusal the issue lists: body changed,
+timestamp too old or too new, headers missing or duplicated, the wrong encoding, seconds for
+milliseconds."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from checks.refusals import Refusal
 from checks.signatures import routes as signatures
 from checks.signatures.request_urls import hubspot_decoded
 from checks.signatures.shared_secrets import without_secret_fields
-from local import webhook_signing as signing
+from local.stand_ins import webhook_signing as signing
 
 NOW_MS = 1_795_860_000_000
 NOW = NOW_MS / 1000

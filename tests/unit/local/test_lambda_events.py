@@ -1,4 +1,5 @@
-"""The events local/lambda_events.py builds, and the samples in events/, have the shape AWS sends.
+"""The events local/stand_ins/lambda_events.py builds, and the samples in events/, have the shape
+AWS sends.
 
 Checked twice: against Powertools' parser models (pydantic models of each AWS event, maintained
 with Powertools), and against the keys AWS's documentation shows in its example payloads, which
@@ -24,9 +25,9 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 from pydantic import BaseModel
 
-from local import lambda_events
+from local.stand_ins import lambda_events
 
-EVENTS = sorted((Path(__file__).parents[2] / "events").glob("*.json"))
+EVENTS = sorted((Path(__file__).parents[3] / "events").glob("*.json"))
 
 # What AWS's example payloads hold when there is no authorizer, no query string and no cookies:
 # API Gateway developer guide, "Create AWS Lambda proxy integrations for HTTP APIs" (format 2.0),

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from local.sandbox_rate_limit import RateLimitSettings
-from local.sandbox_server import (
+from local.stand_ins.sandbox_rate_limit import RateLimitSettings
+from local.stand_ins.sandbox_server import (
     CONTROL_ROUTES,
     ApiRequest,
     ApiResponse,

@@ -6,9 +6,9 @@ sample raised unexpectedly (a refused direct or EventBridge event raising is its
 answer), 2 when a file given is missing or not JSON.
 
 Signature checks are on, as deployed: each HTTP sample is signed just before it is sent, the way
-its own tool signs it (local/signed_events.py: HubSpot v3, Webflow, Formstack, a Wufoo handshake
-key, a Jotform URL token, ...), each tool with a secret of its own made for this run; any other
-sender with Standard Webhooks and the shared secret.
+its own tool signs it (local/stand_ins/signed_events.py: HubSpot v3, Webflow, Formstack, a Wufoo
+handshake key, a Jotform URL token, ...), each tool with a secret of its own made for this run; any
+other sender with Standard Webhooks and the shared secret.
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ import sys
 from collections import Counter
 from typing import Any
 
-from local import event_files, signed_events
-from local.invoker import error_name, invoke, load_handler
-from local.stack import LocalStack
+from local.commands import event_files
+from local.commands.invoker import error_name, invoke, load_handler
+from local.stand_ins import signed_events
+from local.stand_ins.stack import LocalStack
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m local.commands.demo", description=__doc__)
     parser.add_argument("--verbose", action="store_true", help="show the function's logs")
     parser.add_argument("events", nargs="*", help="event files (default: events/*)")
     args = parser.parse_args(argv)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from local.function_template import ROOT, function_facts
+from local.stand_ins.function_template import ROOT, function_facts
 
 
 def function_dir() -> Path:

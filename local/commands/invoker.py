@@ -7,9 +7,9 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from local import task_root
-from local.function_template import function_facts
-from local.lambda_context import LambdaContextStub
+from local.stand_ins import task_root
+from local.stand_ins.function_template import function_facts
+from local.stand_ins.lambda_context import LambdaContextStub
 
 
 def load_handler() -> Any:

@@ -11,7 +11,7 @@ import pytest
 
 from checks.refusals import Refusal
 
-FUNCTION_DIR = Path(__file__).parents[2] / "functions" / "enrich"
+FUNCTION_DIR = Path(__file__).parents[3] / "functions" / "enrich"
 
 
 MODULES = sorted(

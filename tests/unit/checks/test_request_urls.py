@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from checks.signatures.request_urls import HUBSPOT_DECODED, hubspot_decoded, query_pairs, sender_url
-from local.lambda_events import function_url_event, http_api_event, rest_api_event
+from local.stand_ins.lambda_events import function_url_event, http_api_event, rest_api_event
 
 API = "https://abcdef1234.execute-api.eu-west-1.amazonaws.com"
 

@@ -1,14 +1,14 @@
 """The local stack: moto's server (SQS, Secrets Manager, DynamoDB; SQS refusing the characters real
-SQS refuses, see local/moto_server.py) and both sandbox APIs, all on
+SQS refuses, see local/stand_ins/moto_server.py) and both sandbox APIs, all on
 127.0.0.1 with ephemeral ports, plus the queues, secret and table the function expects.
 
     with LocalStack() as stack, stack.apply_env():
         app.lambda_handler(event, LambdaContextStub())
         stack.receive_all()
 
-`python -m local.stack` starts it and prints the environment to export; `--env-file` also writes it
-as JSON in the shape `sam local invoke --env-vars` reads, {"EnrichFunction": {...}}, for another
-process (the benchmark runs the stack that way).
+`python -m local.stand_ins.stack` starts it and prints the environment to export; `--env-file`
+also writes it as JSON in the shape `sam local invoke --env-vars` reads, {"EnrichFunction": {...}},
+for another process (the benchmark runs the stack that way).
 """
 
 from __future__ import annotations
@@ -30,12 +30,12 @@ from typing import Any, ClassVar
 
 import boto3
 
-from local.event_contract import check_message
-from local.minimo_sandbox import MinimoSandbox
-from local.moto_server import MotoServer
-from local.sales_sandbox import SalesSandbox
-from local.sandbox_control import SandboxControl
-from local.strict_json_reader import read_strict_json
+from local.stand_ins.event_contract import check_message
+from local.stand_ins.minimo_sandbox import MinimoSandbox
+from local.stand_ins.moto_server import MotoServer
+from local.stand_ins.sales_sandbox import SalesSandbox
+from local.stand_ins.sandbox_control import SandboxControl
+from local.stand_ins.strict_json_reader import read_strict_json
 
 REGION = "eu-west-1"
 DATA_FILE = Path(__file__).with_name("sandbox_data.json")
@@ -294,9 +294,10 @@ class LocalStack:
         With `wait_seconds`, an empty queue is polled until a first message arrives or the time
         is up; once messages arrive it is drained and the call returns.
 
-        Bodies on the output queues must be strict JSON (local/strict_json_reader.py) and keep
-        the consumer's contract (local/event_contract.py): one that does not raises
-        NotStrictJson or ContractViolation, so that every test which reads the queue checks it.
+        Bodies on the output queues must be strict JSON
+        (local/stand_ins/strict_json_reader.py) and keep the consumer's contract
+        (local/stand_ins/event_contract.py): one that does not raises NotStrictJson or
+        ContractViolation, so that every test which reads the queue checks it.
         """
         url = queue_url or self.queue_url
         # What the function sends is held to the strictest reader; other queues hold anything.

@@ -29,7 +29,8 @@ from urllib.parse import urlencode
 
 import requests
 
-from local import event_files, signed_events
+from local.commands import event_files
+from local.stand_ins import signed_events
 
 DEFAULT_PORT = 3000  # as `make serve`'s
 SECRET_VARIABLE = "WEBHOOK_SIGNING_SECRET"  # noqa: S105 (a name, not a secret)
@@ -48,7 +49,7 @@ class HttpRequest:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m local.send",
+        prog="python -m local.commands.send",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.event:
         print(
-            "usage: make send EVENT=<event file>  (or python -m local.send <file>)\n"
+            "usage: make send EVENT=<event file>  (or python -m local.commands.send <file>)\n"
             f"the samples are:\n{event_files.sample_list()}",
             file=sys.stderr,
         )

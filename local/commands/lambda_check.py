@@ -9,12 +9,12 @@ What a deployment would run, as Lambda lays it out, on every file in events/:
   source tree, so a module the build left out fails here as it would after deploying;
 - Lambda's variables (AWS_LAMBDA_LOG_FORMAT=JSON, AWS_LAMBDA_LOG_LEVEL, _HANDLER, ...), the
   template's own with their parameter defaults, and the template's timeout as each deadline;
-- a minimal Runtime API (local/runtime_api.py) in front, the local stack behind.
+- a minimal Runtime API (local/stand_ins/runtime_api.py) in front, the local stack behind.
 
 Each event is signed as `make demo` signs it, run there, then run again in this process as
-`make invoke` runs it (local/invoker.py, the source tree); the answers and the queued messages
-must match, time fields aside. Every log line the runtime prints must be JSON and hold no API
-key, secret or sample address. Exits 1 on any difference, 2 when there is no build.
+`make invoke` runs it (local/commands/invoker.py, the source tree); the answers and the queued
+messages must match, time fields aside. Every log line the runtime prints must be JSON and hold no
+API key, secret or sample address. Exits 1 on any difference, 2 when there is no build.
 
 The build machine is x86_64 and the layer is built for arm64: its compiled modules
 (charset_normalizer's, wrapt's) cannot load here, so those packages run their pure-Python
@@ -38,15 +38,15 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from local import event_files, signed_events
-from local.demo import is_http, sign_http_event
-from local.function_template import FUNCTION_ID, FunctionFacts, function_facts
-from local.invoker import Invocation, invoke, load_handler
-from local.lambda_context import LambdaContextStub
-from local.runtime_api import Outcome, RuntimeApi
-from local.stack import LocalStack
+from local.commands import event_files
+from local.commands.demo import is_http, sign_http_event
+from local.commands.invoker import Invocation, invoke, load_handler
+from local.stand_ins import signed_events
+from local.stand_ins.function_template import FUNCTION_ID, ROOT, FunctionFacts, function_facts
+from local.stand_ins.lambda_context import LambdaContextStub
+from local.stand_ins.runtime_api import Outcome, RuntimeApi
+from local.stand_ins.stack import LocalStack
 
-ROOT = Path(__file__).resolve().parents[1]
 BUILD_DIR = ROOT / ".aws-sam" / "build"
 RUNTIME_DIR = ROOT / ".venv-lambda-check" / "runtime"
 # Fields that say when, not what: they differ between any two runs.
@@ -54,7 +54,9 @@ TIME_FIELDS = ("received_at", "enriched_at", "duration_ms")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.lambda_check", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m local.commands.lambda_check", description=__doc__
+    )
     parser.add_argument("events", nargs="*", help="event files (default: events/*)")
     parser.add_argument("--build-dir", type=Path, default=BUILD_DIR)
     args = parser.parse_args(argv)
