@@ -86,3 +86,17 @@ def wait_for_requests(sandbox: Any, count: int, timeout: float = 5.0) -> list[di
     while len(sandbox.requests()) < count and time.monotonic() < deadline:
         time.sleep(0.02)
     return sandbox.requests()
+
+
+def missing_queue_url(stack: LocalStack) -> str:
+    """A queue URL on the stack's SQS that names no queue: every send to it is refused."""
+    return stack.queue_url.rsplit("/", 1)[0] + "/no-such-queue"
+
+
+@pytest.fixture
+def local_stack(stack: LocalStack) -> LocalStack:
+    """The run's stack with both sandboxes back to normal, for tests of the stand-ins themselves
+    (the function's environment untouched)."""
+    stack.minimo.reset()
+    stack.sales.reset()
+    return stack

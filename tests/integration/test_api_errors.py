@@ -10,15 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from local.stand_ins.lambda_events import http_api_event, sqs_event
+from local.stand_ins.lambda_events import sqs_event
 from tests.conftest import wait_for_requests
-
-
-def enrich(invoke, stack, email: str, timeout: float = 30) -> dict:
-    result = invoke(http_api_event({"email": email}), timeout=timeout)
-    assert result["statusCode"] == 202, result
-    [message] = stack.receive_all()
-    return message["body"]["enrichment"]
+from tests.handler_results import enrich
 
 
 def openmrp_error(status: int, code: str, param: str | None = None, **extra: object) -> dict:

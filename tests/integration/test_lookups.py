@@ -10,14 +10,7 @@ import pytest
 from local.stand_ins.lambda_events import http_api_event
 from tests import signing
 from tests.conftest import wait_for_requests
-
-
-def enrich(invoke, stack, email: str, timeout: float = 30) -> dict:
-    """Posts one submission and returns the enrichment that reached the queue."""
-    result = invoke(http_api_event({"email": email}), timeout=timeout)
-    assert result["statusCode"] == 202, result
-    [message] = stack.receive_all()
-    return message["body"]["enrichment"]
+from tests.handler_results import enrich
 
 
 def test_found_in_both(stack, invoke):

@@ -25,6 +25,7 @@ from local.stand_ins.lambda_events import (
 )
 from platform_services.deadlines import Deadline
 from runtime import current_runtime
+from tests.handler_results import answer
 
 EMAIL = "customer@example.com"
 GOOD = [{"email": EMAIL, "submission_id": f"good-{i}"} for i in range(9)]
@@ -33,10 +34,6 @@ GOOD_IDS = sorted(record["submission_id"] for record in GOOD)
 
 def failed_ids(result: dict) -> list[str]:
     return [failure["itemIdentifier"] for failure in result["batchItemFailures"]]
-
-
-def answer(result: dict) -> tuple[int, dict]:
-    return result["statusCode"], json.loads(result["body"])
 
 
 # --- lone surrogates: refused (docs/security.md: "What a submission may hold") ------------
@@ -119,7 +116,7 @@ def test_a_record_nothing_foresaw_fails_alone_and_is_logged_without_its_payload(
     logs = function_logs()
     assert "records could not be read" in logs
     assert '"error_type":"ValueError"' in logs
-    assert "sqs_intake.py:" in logs
+    assert '"raised_at":"sqs.py:' in logs  # where in the intake, not what it read
     assert "odd.one" not in logs
     assert "not a number" not in logs
 

@@ -14,6 +14,7 @@ from intake.queued_webhooks import MAX_QUEUED_BYTES, SCHEMA
 from local.stand_ins.lambda_events import http_api_event
 from local.stand_ins.sqs_event_source import SqsEventSource
 from tests import signing
+from tests.handler_results import answer
 
 EMAIL = "customer@example.com"
 
@@ -41,10 +42,6 @@ def mapping(stack) -> Callable[..., SqsEventSource]:
         )
 
     return make
-
-
-def answer(result: dict) -> tuple[int, dict]:
-    return result["statusCode"], json.loads(result["body"])
 
 
 def intake_messages(stack) -> list[dict]:

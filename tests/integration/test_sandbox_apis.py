@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 import requests
@@ -42,12 +42,6 @@ CONTACT_FIELDS = {
     "external_id",
     "external_connection_id",
 }
-
-
-@pytest.fixture(scope="module")
-def local_stack() -> Iterator[LocalStack]:
-    with LocalStack() as running:
-        yield running
 
 
 @pytest.fixture

@@ -17,12 +17,6 @@ from local.stand_ins.stack import LocalStack
 from tests.curl_commands import curl_commands
 
 
-@pytest.fixture(scope="module")
-def local_stack() -> Iterator[LocalStack]:
-    with LocalStack() as running:
-        yield running
-
-
 @pytest.fixture(params=["minimo", "sales"])
 def sandbox(request: pytest.FixtureRequest, local_stack: LocalStack) -> Iterator[SandboxServer]:
     sandbox: SandboxServer = getattr(local_stack, request.param)

@@ -19,6 +19,7 @@ from forwarding.queue_sender import (
 )
 from platform_services import aws_calls
 from platform_services.deadlines import Deadline
+from tests.conftest import missing_queue_url
 
 
 @pytest.fixture
@@ -51,14 +52,15 @@ def test_a_message_over_the_limit_is_too_large_and_the_others_go(stack, sender):
 
 
 def test_a_queue_that_does_not_exist_fails_every_message_by_its_code(stack, function_env):
-    missing = stack.intake_queue_url.rsplit("/", 1)[0] + "/no-such-queue"
-    sender = QueueSender(missing, aws_calls.client("sqs", aws_calls.SQS))
+    sender = QueueSender(missing_queue_url(stack), aws_calls.client("sqs", aws_calls.SQS))
     try:
         failed = sender.send([message(0), message(1)], Deadline.in_seconds(10))
     finally:
         sender.close()
     assert set(failed) == {"e0", "e1"}
-    assert all("NonExistentQueue" in code or "QueueDoesNotExist" in code for code in failed.values())
+    assert all(
+        "NonExistentQueue" in code or "QueueDoesNotExist" in code for code in failed.values()
+    )
 
 
 def test_nothing_starts_after_start_by_and_nothing_of_it_is_sent(stack, sender):
@@ -96,5 +98,5 @@ def test_sqs_text_and_body_helpers():
 
 
 def test_a_body_that_is_not_strict_json_is_refused_before_sending():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="JSON"):
         OutgoingMessage("e0", {"n": float("nan")}, {})
