@@ -19,14 +19,24 @@ PUT /__sandbox/pagination {"page_size": 2}), and `account` is expanded for your 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
-import threading
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
+from local.stand_ins.sales_errors import FAULT_CODES, sales_error
+from local.stand_ins.sales_idempotency import IdempotencyKeys
+from local.stand_ins.sales_matches import contact_match, paged
+from local.stand_ins.sales_requests import (
+    INCLUDES,
+    PATH,
+    RELATIONSHIPS,
+    bearer_token,
+    decode_body,
+    include_values,
+    json_type,
+    relationship_values,
+)
 from local.stand_ins.sandbox_rate_limit import RateLimitSettings
 from local.stand_ins.sandbox_server import (
     CONTROL_ROUTES,
@@ -37,53 +47,11 @@ from local.stand_ins.sandbox_server import (
     is_email,
 )
 
-PATH = "/v1/sales/contacts/actions/find-by-email"
-RELATIONSHIPS = ("customer", "supplier", "self")
-INCLUDES = (
-    "account_user",
-    "account_user.user",
-    "account_user.role",
-    "account_user.department",
-    "account",
-)
 # shared/version/version.go; the TypeScript SDK pins the newest, the Go SDK preview.5.
 SUPPORTED_VERSIONS = tuple(f"1.0.forge-preview.{n}" for n in range(8, 0, -1))
 LATEST_VERSION = SUPPORTED_VERSIONS[0]
-MAX_IDEMPOTENCY_KEY_CHARS = 255  # OpenMRP's conventions; the gateway's check was not found
-# shared/errors/api_error.go: IsTransientError.
-TRANSIENT_CODES = frozenset(
-    {
-        "internal_error",
-        "service_unavailable",
-        "external_service_error",
-        "timeout",
-        "connection_error",
-        "request_timeout",
-        "idempotency_in_progress",
-        "rate_limit_exceeded",
-    }
-)
-# What a fault step with only a status answers: GetHTTPStatusCode read backwards.
-_FAULT_CODES = {
-    400: ("validation_failed", "The request could not be validated."),
-    401: ("invalid_credentials", "Invalid API Key provided."),
-    403: ("insufficient_permissions", "You do not have permission to perform this action."),
-    404: ("resource_not_found", "The requested resource was not found."),
-    409: ("idempotency_in_progress", "Request for the idempotency key is already being processed."),
-    429: ("rate_limit_exceeded", "Too many requests. Please try again later."),
-    500: ("internal_error", "Something went wrong."),
-    502: ("external_service_error", "An upstream service failed."),
-    503: ("service_unavailable", "The service is temporarily unavailable."),
-    504: ("timeout", "The request timed out."),
-}
 # What the SDKs send when no key is configured: a hint the gateway answers with.
 _PLACEHOLDER_TOKENS = ("undefined", "None", "null")
-
-
-@dataclass
-class _Stored:
-    fingerprint: str
-    response: ApiResponse | None = None  # None while the first request is in flight
 
 
 @dataclass
@@ -120,14 +88,12 @@ class SalesSandbox(SandboxServer):
         self._created_at = data.get("created_at", "2026-01-01T00:00:00Z")
         self._contacts = data["contacts"]
         self._page_size: int | None = None
-        self._stored: dict[str, _Stored] = {}  # idempotency scope -> what the key answered
-        self._stored_lock = threading.Lock()
+        self._idempotency_keys = IdempotencyKeys(self.error)
 
     def reset(self) -> None:
         super().reset()
         self._page_size = None
-        with self._stored_lock:
-            self._stored.clear()
+        self._idempotency_keys.reset()
 
     def set_page_size(self, size: int | None) -> None:
         """Splits lists into pages of `size` (None: the API's own behaviour, no pages)."""
@@ -137,31 +103,11 @@ class SalesSandbox(SandboxServer):
 
     # --- errors ---------------------------------------------------------------------------------
     def error(self, status: int, code: str, message: str, **fields: Any) -> ApiResponse:
-        """OpenMRP's envelope: every key present, null where it does not apply."""
-        if code in ("idempotency_in_progress",) or fields.pop("idempotency", False):
-            kind = "idempotency_error"
-        elif status >= 500:
-            kind = "api_error"
-        else:
-            kind = "invalid_request_error"
-        body = {
-            "error": {
-                "code": code,
-                "type": kind,
-                "message": message,
-                "param": fields.pop("param", None),
-                "doc_url": f"https://docs.openmrp.ai/api/errors#{code}",
-                "is_transient": code in TRANSIENT_CODES,
-                "quota": None,
-                "request_log_url": None,
-            }
-        }
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
-        return ApiResponse(status, body, headers)
+        return sales_error(status, code, message, **fields)
 
     def fault_error(self, status: int) -> ApiResponse:
-        if status in _FAULT_CODES:
-            return self.error(status, *_FAULT_CODES[status])
+        if status in FAULT_CODES:
+            return self.error(status, *FAULT_CODES[status])
         return super().fault_error(status)
 
     # --- the pipeline ---------------------------------------------------------------------------
@@ -209,7 +155,7 @@ class SalesSandbox(SandboxServer):
     def handle(self, request: ApiRequest) -> ApiResponse:
         """Past the rate limit (a 429 carries no version header: the limiter writes its status
         first). Every answer from here names the API version it was made with."""
-        state = _SalesRequest(caller=_bearer(request))
+        state = _SalesRequest(caller=bearer_token(request))
         response = self.authorize(request)
         request.authorized = response is None and state.caller == self._key
         response = response or self._versioned(request, state)
@@ -233,43 +179,9 @@ class SalesSandbox(SandboxServer):
             message = f"Invalid API version '{version}'. Supported versions: [{supported}]"
             return self.error(400, "api_version_invalid", message)
         state.version = version
-        return self._idempotent(request, state)
-
-    def _idempotent(self, request: ApiRequest, state: _SalesRequest) -> ApiResponse:
-        """internal/middleware/idempotency_middleware.go: replay what the key answered (its
-        4xx too), refuse reuse with other parameters, and a key still in flight."""
-        key = request.headers.get("idempotency-key")
-        if not key:
-            return self._find(request, state)
-        if len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
-            message = f"Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY_CHARS} characters."
-            return self.error(400, "invalid_format", message, param="Idempotency-Key")
-        scope = "\x1f".join(
-            (state.caller or "", request.headers.get("openmrp-account", ""), "POST", PATH, key)
+        return self._idempotency_keys.answer(
+            request, state.caller, lambda: self._find(request, state)
         )
-        fingerprint = _fingerprint(request)
-        with self._stored_lock:
-            stored = self._stored.get(scope)
-            if stored is None:
-                self._stored[scope] = _Stored(fingerprint)
-        if stored is not None:
-            if stored.fingerprint != fingerprint:
-                message = (
-                    f"Idempotency key '{key}' was used with different request parameters; "
-                    "use a new key."
-                )
-                return self.error(400, "validation_failed", message, idempotency=True)
-            if stored.response is None:
-                message = f"Request for the idempotency key '{key}' is already being processed."
-                return self.error(409, "idempotency_in_progress", message)
-            first = stored.response
-            return ApiResponse(first.status, first.body, {"Idempotent-Replayed": "true"})
-        response = self._find(request, state)
-        # The gateway releases a key after 429 and 5xx answers; the endpoint here never gives
-        # one (fault steps answer before this layer, so a retry with their key runs again).
-        with self._stored_lock:
-            self._stored[scope].response = response
-        return response
 
     def _find(self, request: ApiRequest, state: _SalesRequest) -> ApiResponse:
         """pkg/endpoint/api_endpoint.go Execute, then the find-by-email service. The injected
@@ -292,15 +204,15 @@ class SalesSandbox(SandboxServer):
             if name not in allowed_keys:
                 message = f"Unknown query parameter '{name}'."
                 return self.error(400, "parameter_unknown", message, param=name)
-        include = _include_values(query)
+        include = include_values(query)
         for value in include:
             if value not in INCLUDES:
                 message = f"Invalid include value '{value}'. Allowed values: {', '.join(INCLUDES)}"
                 return self.error(400, "parameter_invalid", message, param="include[]")
-        body = _decode_body(request)
+        body = decode_body(request)
         if isinstance(body, ApiResponse):
             return self._sales_error(body)
-        relationships = _relationship_values(query)
+        relationships = relationship_values(query)
         for value in relationships:
             if value not in RELATIONSHIPS:
                 message = f"Field 'relationships' must be one of: {', '.join(RELATIONSHIPS)}"
@@ -309,7 +221,7 @@ class SalesSandbox(SandboxServer):
         if email is None or email == "":
             return self.error(400, "missing_field", "Field 'email' is required.", param="email")
         if not isinstance(email, str):
-            message = f"Invalid type for field 'email': expected string, got {_json_type(email)}"
+            message = f"Invalid type for field 'email': expected string, got {json_type(email)}"
             return self.error(400, "invalid_format", message, param="email")
         if not is_email(email):
             message = "Field 'email' must be a valid email address."
@@ -342,163 +254,17 @@ class SalesSandbox(SandboxServer):
             "has_prev_page": False,
         }
         if self._page_size:
-            matches, page_info = self._page(matches, query)
+            matches, page_info = paged(matches, query, self._page_size)
         return ApiResponse(
             200,
             {
                 "object": "list",
                 "page_info": page_info,
-                "data": [self._match(c, include) for c in matches],
+                "data": [contact_match(c, include, self._created_at) for c in matches],
             },
         )
-
-    def _page(
-        self, matches: list[dict[str, Any]], query: list[tuple[str, str]]
-    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """The opt-in pagination fault: relative page links that carry the query along."""
-        size = self._page_size or len(matches)
-        cursor = next((v for k, v in query if k == "cursor"), "0")
-        start = int(cursor) if cursor.isdigit() else 0
-        rest = [(k, v) for k, v in query if k != "cursor"]
-
-        def link(offset: int) -> str:
-            return f"{PATH}?{urlencode([*rest, ('cursor', str(offset))])}"
-
-        end = start + size
-        return matches[start:end], {
-            "next_page_url": link(end) if end < len(matches) else None,
-            "previous_page_url": link(max(0, start - size)) if start else None,
-            "has_next_page": end < len(matches),
-            "has_prev_page": start > 0,
-        }
-
-    def _match(self, contact: dict[str, Any], include: frozenset[str]) -> dict[str, Any]:
-        created = self._created_at
-        stamps = {"created_at": created, "updated_at": created}
-        account_user = None
-        if any(i.startswith("account_user") for i in include):
-            role = {"object": "role", "owner": None, "permissions": [], **contact["role"], **stamps}
-            user = {
-                "object": "user",
-                "email_verified_at": None,
-                "image_url": None,
-                "last_used_at": None,
-                **contact["user"],
-                **stamps,
-            }
-            account_user = {
-                "id": contact["id"],
-                "object": "account_user",
-                "status": contact["account_user_status"],
-                "role": role if "account_user.role" in include else None,
-                "department": None,
-                "user": user if "account_user.user" in include else None,
-                **stamps,
-            }
-        account = None
-        # OpenMRP expands `account` only for your own account today (BatchGetAccountsByIDs
-        # filters to the caller's account; its e2e tests record it).
-        if "account" in include and contact["relationship"] == "self":
-            account = {
-                **contact["account"],
-                "object": "account",
-                "default_billing_address": None,
-                "default_shipping_address": None,
-                "branding": None,
-                "portal": None,
-                **stamps,
-            }
-        return {
-            "id": contact["id"],
-            "object": "contact_match",
-            "relationship": contact["relationship"],
-            "email": contact["email"],
-            "account_user": account_user,
-            "account": account,
-        }
 
 
 def _latest(response: ApiResponse) -> ApiResponse:
     response.headers["OpenMRP-Version"] = LATEST_VERSION
     return response
-
-
-def _bearer(request: ApiRequest) -> str | None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token if scheme == "Bearer" and token else None
-
-
-def _include_values(query: list[tuple[str, str]]) -> list[str]:
-    """`include` and `include[]`: every value split on commas, trimmed, empty parts dropped."""
-    values = [v for k, v in query if k in ("include", "include[]")]
-    return [part.strip() for value in values for part in value.split(",") if part.strip()]
-
-
-def _relationship_values(query: list[tuple[str, str]]) -> list[str]:
-    """`relationships` and `relationships[]` together; one value alone is split on commas."""
-    values = [v for k, v in query if k in ("relationships", "relationships[]")]
-    if len(values) == 1:
-        return values[0].split(",")
-    return values
-
-
-def _decode_body(request: ApiRequest) -> dict[str, Any] | ApiResponse:
-    """internal/http/handler.go DecodeJSONInto: unknown fields disallowed. The error answers
-    carry the minimal envelope; the caller rebuilds them in the API's own."""
-    if not request.body:  # nothing to decode: validation reports the missing email
-        return {}
-    try:
-        body = json.loads(request.body)
-    except json.JSONDecodeError as exc:
-        if exc.msg == "Extra data":
-            return _bad("validation_failed", "unexpected extra JSON after request body")
-        message = f"Invalid JSON in request body at offset {exc.pos + 1}: {exc.msg}"
-        return _bad("validation_failed", message)
-    except ValueError:
-        return _bad("validation_failed", "Invalid JSON in request body.")
-    if not isinstance(body, dict):
-        message = f"Invalid JSON in request body: cannot decode {_json_type(body)} into an object"
-        return _bad("validation_failed", message)
-    for name in body:
-        if name != "email":
-            hint = " Did you mean 'email'?" if _distance(name, "email") <= 3 else ""
-            message = f"Invalid JSON in request body: unknown field '{name}'.{hint}"
-            return _bad("parameter_unknown", message, param=name)
-    return body
-
-
-def _bad(code: str, message: str, param: str | None = None) -> ApiResponse:
-    return ApiResponse(400, {"error": {"code": code, "message": message, "param": param}})
-
-
-def _fingerprint(request: ApiRequest) -> str:
-    """shared/idempotency/hash.go: the body as canonical JSON (raw bytes if it is not JSON),
-    then the query's keys in order, with the first value of each."""
-    try:
-        body = json.dumps(json.loads(request.body), sort_keys=True, separators=(",", ":"))
-    except ValueError:
-        body = request.body.decode("latin-1")
-    first: dict[str, str] = {}
-    for name, value in parse_qsl(request.path.partition("?")[2], keep_blank_values=True):
-        first.setdefault(name, value)
-    query = "&".join(f"{k}={first[k]}" for k in sorted(first))
-    return hashlib.sha256(f"{body}\x1f{query}".encode()).hexdigest()
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return {str: "string", list: "array", dict: "object", type(None): "null"}[type(value)]
-
-
-def _distance(a: str, b: str) -> int:
-    """Levenshtein distance, for the gateway's "Did you mean" hint."""
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
