@@ -17,7 +17,7 @@ SAM := $(TOOLS_VENV)/bin/sam
 # The runtime interface client alone, apart from every other package, as Lambda's runtime has it.
 LAMBDA_RUNTIME := .venv-lambda-check/runtime
 
-.PHONY: help install demo invoke serve send test fuzz bench lint tools validate build lambda-check ci clean
+.PHONY: help install demo invoke serve send test test-fast fuzz bench lint tools validate build lambda-check ci clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,11 @@ send: install ## replay an event file's request: make send EVENT=events/... [URL
 
 test: install $(LAMBDA_RUNTIME)/.installed ## run the whole test suite
 	$(PY) -m pytest
+
+# The tests not marked slow (pyproject.toml): no real waits, no fleets of processes, no
+# subprocess end-to-end runs, no long fuzz runs. The loop to run while changing code.
+test-fast: install ## the unit tests and the fast functional tier (under a minute)
+	$(PY) -m pytest -m "not slow" -p no:cacheprovider -q
 
 # FUZZ_SCALE multiplies every hypothesis count in test_fuzzing.py: 3,950 examples × 4 = 15,800.
 fuzz: install ## the fuzz suite at 15,800 examples (make test runs 3,950)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import boto3
+import pytest
 
 from tests.e2e.command_runs import (
     EVENTS,
@@ -21,6 +22,9 @@ from tests.e2e.command_runs import (
     run_command,
     section_of,
 )
+
+# Each test runs the local commands as separate processes: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 
 # --- make demo ------------------------------------------------------------------------------------

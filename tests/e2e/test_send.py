@@ -8,6 +8,7 @@ import base64
 import json
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests import signing
@@ -20,6 +21,9 @@ from tests.e2e.command_runs import (
     run_command,
     serving,
 )
+
+# Each test runs make serve and make send as separate processes: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 
 def test_send_replays_an_event_file_and_the_same_delivery_again_is_a_replay():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 
+import pytest
 import requests
 
 from tests.e2e.command_runs import (
@@ -13,6 +14,9 @@ from tests.e2e.command_runs import (
     run_command,
     serving,
 )
+
+# Each test runs make serve (and make send) as separate processes: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 
 # --- make serve and make send ---------------------------------------------------------------------

@@ -90,6 +90,7 @@ def test_configuration_errors_are_logged_once_per_invocation(
     ]
 
 
+@pytest.mark.slow
 def test_a_key_still_in_flight_is_waited_for_with_the_same_key(stack, invoke, function_env):
     """The first attempt times out while the API is still working on it; the retry carries the
     same Idempotency-Key, draws 409 idempotency_in_progress (transient), and the next retry
@@ -153,7 +154,8 @@ class _Listener(ThreadingHTTPServer):
 @pytest.fixture
 def listener() -> Iterator[_Listener]:
     server = _Listener()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polled every 50 ms: shutdown() waits for the next poll (0.5 s by default).
+    thread = threading.Thread(target=lambda: server.serve_forever(0.05), daemon=True)
     thread.start()
     yield server
     server.shutdown()

@@ -35,6 +35,9 @@ from tests.fleet_helpers import (
     scheduled_until,
 )
 
+# Fleets of containers and processes, paced in real seconds: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 
 # --- the fleet stays under the limit -------------------------------------------------------------
 def test_three_containers_draining_at_once_stay_under_the_limit(stack, function_env):

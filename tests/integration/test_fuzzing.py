@@ -74,7 +74,8 @@ def examples(count: int) -> int:
 
 HTTP_BUILDERS = {"v2": http_api_event, "v1": rest_api_event, "url": function_url_event}
 # The recursive strategies' own repr is long; Hypothesis warns when it builds it for a report.
-pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+# Thousands of hypothesis examples through the handler: left out of `make test-fast`.
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Generating overly large repr")]
 
 content_types = st.one_of(
     st.none(),

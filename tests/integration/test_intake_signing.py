@@ -184,6 +184,7 @@ def test_without_a_signing_key_no_queued_message_is_trusted(stack, invoke, funct
     assert message["body"]["source"] == {"kind": "sqs", "queue": "webhook-intake"}
 
 
+@pytest.mark.slow
 def test_the_key_can_come_from_secrets_manager_and_be_rotated(
     stack, invoke, queued, drain, function_env
 ):
@@ -254,6 +255,7 @@ def test_an_intake_queue_without_a_signing_key_stops_the_function_at_start(
         invoke(typeform_delivery())
 
 
+@pytest.mark.slow
 def test_one_container_signs_what_another_accepts(stack, function_env, drain, tmp_path):
     """Two containers as separate processes sharing the stack: the edge's container queues the
     webhook, another enriches it; the key they share is the secret's."""

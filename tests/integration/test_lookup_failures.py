@@ -12,6 +12,9 @@ import pytest
 from tests.conftest import wait_for_requests
 from tests.handler_results import enrich
 
+# Retries with real backoff, Retry-After waits and timeouts: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504, 429])
 def test_transient_failures_are_retried(stack, invoke, status):

@@ -27,6 +27,9 @@ from tests.fleet_helpers import (
     scheduled_until,
 )
 
+# Real Retry-After and pacing waits: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 
 # --- the pacer's own faults ----------------------------------------------------------------------
 def _pacing_errors(logs: str) -> list[dict]:

@@ -16,6 +16,10 @@ from local.stand_ins.sqs_event_source import SqsEventSource
 from tests import signing
 from tests.handler_results import answer
 
+# The local event source mapping's polling and visibility timeouts, in real time: not in
+# `make test-fast`.
+pytestmark = pytest.mark.slow
+
 EMAIL = "customer@example.com"
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from local.stand_ins.lambda_events import http_api_event, sqs_event
 from tests.integration.xray_traces import (
     CLAIM,
@@ -22,6 +24,9 @@ from tests.integration.xray_traces import (
     signed_http_event,
     status_of,
 )
+
+# Each test runs the handler in a fresh traced process: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 
 def test_every_lookup_and_aws_call_nests_under_the_handler(

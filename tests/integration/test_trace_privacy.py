@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from urllib.parse import quote, quote_plus, unquote
 
+import pytest
+
 from local.stand_ins.lambda_events import eventbridge_event, http_api_event, sqs_event
 from tests.integration.xray_traces import (
     ADDRESSES,
@@ -21,6 +23,9 @@ from tests.integration.xray_traces import (
     signed_http_event,
     status_of,
 )
+
+# Each test runs the handler in a fresh traced process: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 
 # --- no address in any trace ------------------------------------------------------------------

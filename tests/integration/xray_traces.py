@@ -9,10 +9,7 @@ to moto, as in every other integration test."""
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,6 +18,7 @@ from typing import Any
 
 from local.stand_ins.lambda_events import http_api_event
 from tests import signing
+from tests.fresh_process import run_driver
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,23 +138,11 @@ def run_traced(stack, daemon: XRayDaemon, tmp_path: Path, events: list[Any], **e
         "POWERTOOLS_TRACE_DISABLED": "false",
     }
     variables = stack.env(**{**as_in_lambda, **env})
-    events_file, outcomes_file = tmp_path / "events.json", tmp_path / "outcomes.json"
-    events_file.write_text(json.dumps(events))
-    done = subprocess.run(  # noqa: S603 - our own driver, with this interpreter
-        [sys.executable, "-m", DRIVER, str(events_file), str(outcomes_file)],
-        env={"PATH": os.environ.get("PATH", ""), **variables},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    outcomes = json.loads(outcomes_file.read_text())
+    outcomes, stdout = run_driver(DRIVER, events, tmp_path, variables)
     return Run(
         outcomes["invocations"],
         outcomes["xray_modules"],
-        done.stdout,
+        stdout,
         daemon.documents(),
         daemon.datagrams(),
     )
