@@ -3,7 +3,9 @@ instead of a traceback, for `make invoke`, `make send` and `make demo`."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +58,24 @@ def samples() -> list[Path]:
 
 def sample_list() -> str:
     return "\n".join(f"  events/{path.name}" for path in samples())
+
+
+def command_parser(command: str, doc: str | None) -> argparse.ArgumentParser:
+    """The parser of a command that takes an event file (`make <command> EVENT=<file>`)."""
+    parser = argparse.ArgumentParser(
+        prog=f"python -m local.commands.{command}",
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("event", nargs="?", help=f"an event file, e.g. {EXAMPLE}")
+    return parser
+
+
+def no_event_file(command: str) -> int:
+    """Says how to name an event file and lists the samples; returns the usage mistake's 2."""
+    print(
+        f"usage: make {command} EVENT=<event file>  (or python -m local.commands.{command} <file>)"
+        f"\nthe samples are:\n{sample_list()}",
+        file=sys.stderr,
+    )
+    return 2

@@ -9,7 +9,6 @@ INFO); variables set in your shell win: `REQUIRE_EMAIL=true make invoke EVENT=..
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -23,20 +22,10 @@ RULE = "─" * 8
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m local.commands.invoke",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("event", nargs="?", help=f"an event file, e.g. {event_files.EXAMPLE}")
+    parser = event_files.command_parser("invoke", __doc__)
     args = parser.parse_args(argv)
     if not args.event:
-        print(
-            "usage: make invoke EVENT=<event file>  (or python -m local.commands.invoke <file>)\n"
-            f"the samples are:\n{event_files.sample_list()}",
-            file=sys.stderr,
-        )
-        return 2
+        return event_files.no_event_file("invoke")
     try:
         path, event = event_files.load(args.event)
     except event_files.EventFileError as exc:

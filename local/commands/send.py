@@ -17,7 +17,6 @@ function itself is its answer, not a failure: exit 0.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import os
@@ -48,12 +47,7 @@ class HttpRequest:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m local.commands.send",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("event", nargs="?", help=f"an event file, e.g. {event_files.EXAMPLE}")
+    parser = event_files.command_parser("send", __doc__)
     parser.add_argument(
         "--port", help=f"where `make serve` listens (default: $PORT or {DEFAULT_PORT})"
     )
@@ -70,12 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if not args.event:
-        print(
-            "usage: make send EVENT=<event file>  (or python -m local.commands.send <file>)\n"
-            f"the samples are:\n{event_files.sample_list()}",
-            file=sys.stderr,
-        )
-        return 2
+        return event_files.no_event_file("send")
     port = args.port or os.environ.get("PORT") or str(DEFAULT_PORT)
     if not args.url and not port.isdigit():
         print(f"error: the port must be a number, not {port!r}", file=sys.stderr)

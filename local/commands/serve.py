@@ -32,7 +32,7 @@ from types import FrameType
 from typing import Any
 
 from local.commands.invoker import Invocation, configuration_error, invoke, load_handler
-from local.commands.serve_console import ServeConsole
+from local.commands.serve_console import Exchange, ServeConsole
 from local.stand_ins import signed_events
 from local.stand_ins.lambda_events import http_api_event
 from local.stand_ins.sqs_event_source import SqsEventSource
@@ -258,15 +258,10 @@ def _request_handler(
                 queued = stack.receive_all()
                 status, headers, body = _http_answer(invocation)
                 self._reply(status, headers, body)
-                console.request(
-                    self.command,
-                    signed_events.shown(self.path),  # never a token
-                    status,
-                    body,
-                    invocation,
-                    queued,
-                    time.perf_counter() - started,
-                )
+                elapsed = time.perf_counter() - started
+                shown = signed_events.shown(self.path)  # never a token
+                exchange = Exchange(self.command, shown, status, body, invocation, queued, elapsed)
+                console.request(exchange)
 
         def _reply(self, status: int, headers: dict[str, str], body: str) -> None:
             payload = body.encode()

@@ -5,11 +5,25 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from local.commands.invoker import Invocation, error_details
 
 _APIS = ("minimo", "sales")
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request `make serve` answered: what came in, what the function did, how long."""
+
+    method: str
+    target: str  # the path and query as shown (never a token)
+    status: int
+    answer: str
+    invocation: Invocation
+    queued: list[dict[str, Any]]  # what reached the output queues meanwhile
+    seconds: float
 
 
 class ServeConsole:
@@ -31,27 +45,18 @@ class ServeConsole:
             " restart make serve."
         )
 
-    def request(
-        self,
-        method: str,
-        target: str,
-        status: int,
-        answer: str,
-        invocation: Invocation,
-        queued: list[dict[str, Any]],
-        seconds: float,
-    ) -> None:
-        self._show_once(invocation.error)
-        answered = _json(answer)
+    def request(self, exchange: Exchange) -> None:
+        self._show_once(exchange.invocation.error)
+        answered = _json(exchange.answer)
         duplicate = False
-        if status == 202 and isinstance(answered, dict) and answered.get("status") == "queued":
-            key = (target.split("?")[0], str(answered.get("event_id")))
+        queued = isinstance(answered, dict) and answered.get("status") == "queued"
+        if exchange.status == 202 and queued:
+            key = (exchange.target.split("?")[0], str(answered.get("event_id")))
             duplicate = key in self._queued
             self._queued.add(key)
-        line = summary(method, target, status, answer, invocation, queued, seconds, duplicate)
-        self._print(line)
+        self._print(summary(exchange, duplicate))
         if self.verbose:
-            for message in queued:
+            for message in exchange.queued:
                 self._print(json.dumps(message["body"], indent=2, ensure_ascii=False))
 
     def intake_batch(
@@ -85,25 +90,16 @@ class ServeConsole:
         print(text, file=self._out, flush=True)
 
 
-def summary(
-    method: str,
-    target: str,
-    status: int,
-    answer: str,
-    invocation: Invocation,
-    queued: list[dict[str, Any]],
-    seconds: float,
-    duplicate: bool = False,
-) -> str:
+def summary(exchange: Exchange, duplicate: bool = False) -> str:
     """`duplicate`: queued mode, a delivery this console saw answered `queued` before."""
-    parts = [f"{status} {method} {target}"]
-    answered = _json(answer)
-    if invocation.error is not None:
-        parts.append(f"function error: {type(invocation.error).__name__} (shown above)")
-    elif queued:
-        for message in queued:
+    parts = [f"{exchange.status} {exchange.method} {exchange.target}"]
+    answered = _json(exchange.answer)
+    if exchange.invocation.error is not None:
+        parts.append(f"function error: {type(exchange.invocation.error).__name__} (shown above)")
+    elif exchange.queued:
+        for message in exchange.queued:
             parts += _enriched(message["body"])
-    elif status == 202 and isinstance(answered, dict):
+    elif exchange.status == 202 and isinstance(answered, dict):
         if answered.get("status") == "queued" and not duplicate:
             # Queued mode: on the intake queue; its batch prints the enriched event.
             parts += [f"event_id={answered.get('event_id')}", "queued for enrichment"]
@@ -118,7 +114,7 @@ def summary(
     elif isinstance(answered, dict) and isinstance(answered.get("error"), dict):
         refusal = answered["error"]
         parts.append(f"{refusal.get('code')}: {refusal.get('message')}")
-    parts.append(f"{seconds * 1000:.0f} ms")
+    parts.append(f"{exchange.seconds * 1000:.0f} ms")
     return "  ".join(parts)
 
 

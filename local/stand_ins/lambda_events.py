@@ -14,7 +14,9 @@ import json
 import secrets
 import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypedDict, Unpack
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -26,63 +28,63 @@ TEXT_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def http_api_event(
-    body: bytes | str | dict | list,
-    *,
-    provider: str = "website",
-    content_type: str | None = "application/json",
-    headers: dict[str, str] | None = None,
-    method: str = "POST",
-    path: str | None = None,
-    base64_encode: bool | None = None,
-) -> dict[str, Any]:
+class HttpRequest(TypedDict, total=False):
+    """What a test may set on an HTTP API or Function URL request; the rest is as AWS sends it.
+    Defaults: provider `website`, content type application/json, POST /webhooks/<provider>, the
+    body base64-encoded unless it is text."""
+
+    provider: str
+    content_type: str | None
+    headers: dict[str, str] | None
+    method: str
+    path: str | None
+    base64_encode: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class _V2Endpoint:
+    """Where a payload 2.0 event comes from."""
+
+    host: str
+    api_id: str
+    route_key: str
+    account: str
+    request_id: Callable[[], str]
+    provider_in_path: bool  # a {provider} path parameter, as the HTTP API's route has
+
+
+_HTTP_API = _V2Endpoint(
+    host=f"{HTTP_API_ID}.execute-api.{REGION}.amazonaws.com",
+    api_id=HTTP_API_ID,
+    route_key="POST /webhooks/{provider}",
+    account=ACCOUNT,
+    request_id=lambda: base64.b64encode(secrets.token_bytes(11)).decode(),  # "Jc1Xyi01DoEEMbQ="
+    provider_in_path=True,
+)
+# With AuthType NONE, AWS puts "anonymous" in `requestContext.accountId`, as the events
+# captured in Powertools' own test suite show.
+_FUNCTION_URL = _V2Endpoint(
+    host=f"{FUNCTION_URL_ID}.lambda-url.{REGION}.on.aws",
+    api_id=FUNCTION_URL_ID,
+    route_key="$default",
+    account="anonymous",
+    request_id=lambda: str(uuid.uuid4()),
+    provider_in_path=False,
+)
+
+
+def http_api_event(body: bytes | str | dict | list, **request: Unpack[HttpRequest]) -> dict:
     """An API Gateway HTTP API (payload v2.0) event for `POST /webhooks/{provider}`.
 
     Like API Gateway, the body is base64-encoded unless it is text (override with base64_encode).
     """
-    return _v2_event(
-        body,
-        host=f"{HTTP_API_ID}.execute-api.{REGION}.amazonaws.com",
-        api_id=HTTP_API_ID,
-        route_key="POST /webhooks/{provider}",
-        path_parameters={"provider": provider},
-        account=ACCOUNT,
-        request_id=base64.b64encode(secrets.token_bytes(11)).decode(),  # like "Jc1Xyi01DoEEMbQ="
-        content_type=content_type,
-        headers=headers,
-        method=method,
-        path=path or f"/webhooks/{provider}",
-        base64_encode=base64_encode,
-    )
+    return _v2_event(body, _HTTP_API, request)
 
 
-def function_url_event(
-    body: bytes | str | dict | list,
-    *,
-    provider: str = "website",
-    content_type: str | None = "application/json",
-    headers: dict[str, str] | None = None,
-    method: str = "POST",
-    path: str | None = None,
-    base64_encode: bool | None = None,
-) -> dict[str, Any]:
+def function_url_event(body: bytes | str | dict | list, **request: Unpack[HttpRequest]) -> dict:
     """A Lambda Function URL event (payload v2.0 with `$default` route and stage, no path
-    parameters). With AuthType NONE, AWS puts "anonymous" in `requestContext.accountId`, as the
-    events captured in Powertools' own test suite show."""
-    return _v2_event(
-        body,
-        host=f"{FUNCTION_URL_ID}.lambda-url.{REGION}.on.aws",
-        api_id=FUNCTION_URL_ID,
-        route_key="$default",
-        path_parameters=None,
-        account="anonymous",
-        request_id=str(uuid.uuid4()),
-        content_type=content_type,
-        headers=headers,
-        method=method,
-        path=path or f"/webhooks/{provider}",
-        base64_encode=base64_encode,
-    )
+    parameters)."""
+    return _v2_event(body, _FUNCTION_URL, request)
 
 
 def rest_api_event(
@@ -201,20 +203,16 @@ def sqs_event(bodies: list[str | dict | list]) -> dict[str, Any]:
 
 
 def _v2_event(
-    body: bytes | str | dict | list,
-    *,
-    host: str,
-    api_id: str,
-    route_key: str,
-    path_parameters: dict[str, str] | None,
-    account: str,
-    request_id: str,
-    content_type: str | None,
-    headers: dict[str, str] | None,
-    method: str,
-    path: str,
-    base64_encode: bool | None,
+    body: bytes | str | dict | list, endpoint: _V2Endpoint, request: HttpRequest
 ) -> dict[str, Any]:
+    provider = request.get("provider", "website")
+    content_type = request.get("content_type", "application/json")
+    headers, method = request.get("headers"), request.get("method", "POST")
+    path = request.get("path") or f"/webhooks/{provider}"
+    base64_encode = request.get("base64_encode")
+    host, api_id, route_key = endpoint.host, endpoint.api_id, endpoint.route_key
+    account, request_id = endpoint.account, endpoint.request_id()
+    path_parameters = {"provider": provider} if endpoint.provider_in_path else None
     raw = _raw(body)
     # Payload 2.0 lower-cases every header name.
     all_headers = {
