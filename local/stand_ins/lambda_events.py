@@ -3,7 +3,7 @@
 The shapes follow AWS's documented payloads (API Gateway "Lambda proxy integration" input formats
 1.0 and 2.0, Lambda "Function URL request payload", "Using Lambda with Amazon SQS",
 "EventBridge event structure") and are checked against Powertools' parser models in
-tests/unit/test_lambda_events.py.
+tests/unit/local/test_lambda_events.py.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Signs requests the way each sender does, written from the senders' documentation: the
 demo's, `make send`'s and the tests' own implementation, independent of the function's verifier
 (checked against the Standard Webhooks reference implementation and the publishers' worked
-examples in tests/unit/test_webhook_signatures.py).
+examples in tests/unit/checks/test_webhook_signatures.py).
 
 Each signer returns what the sender adds to its request: headers, query parameters, or (Wufoo)
 a form field appended to the body.

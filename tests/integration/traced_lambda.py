@@ -1,4 +1,5 @@
-"""Runs the real handler in a fresh process as Lambda runs it with tracing on (test_tracing.py).
+"""Runs the real handler in a fresh process as Lambda runs it with tracing on (for
+test_trace_nesting.py and test_trace_privacy.py).
 
     python -m tests.integration.traced_lambda EVENTS.json OUTCOMES.json   # from the repo root
 
