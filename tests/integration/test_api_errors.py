@@ -90,7 +90,7 @@ def test_configuration_errors_are_logged_once_per_invocation(
     ]
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # an API slower than the timeout, retried until it answers
 def test_a_key_still_in_flight_is_waited_for_with_the_same_key(stack, invoke, function_env):
     """The first attempt times out while the API is still working on it; the retry carries the
     same Idempotency-Key, draws 409 idempotency_in_progress (transient), and the next retry

@@ -147,7 +147,7 @@ def test_at_info_the_retry_warning_keeps_the_route_not_the_address(
     assert any("by-email/<address>" in line for line in warnings)
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # queued mode drained through the local event source mapping
 def test_queued_mode_logs_neither_the_signing_key_nor_the_queued_payload(
     stack, invoke, aws, function_env, root_logs
 ):

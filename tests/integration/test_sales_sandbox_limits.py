@@ -82,7 +82,7 @@ def test_sales_allows_20_requests_a_second_then_answers_429(stack, sales):
     assert "OpenMRP-Version" not in refused.headers  # the limiter answers before it is set
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # refusals in a row, in real seconds
 def test_sales_retry_after_grows_with_each_refusal_in_a_row(stack, sales):
     stack.sales_control.set_rate_limit(limit=1, window_seconds=3, jitter=0)
     assert sales({"email": "customer@example.com"}).status_code == 200
@@ -96,7 +96,7 @@ def test_sales_retry_after_grows_with_each_refusal_in_a_row(stack, sales):
     assert stack.sales_control.rate_limit()["refused"] == 19
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # the window slides in real time
 def test_sales_rate_limit_window_slides(stack, sales):
     stack.sales_control.set_rate_limit(limit=5, window_seconds=0.5)
     assert [sales({"email": "a@x.io"}).status_code for _ in range(6)] == [200] * 5 + [429]
