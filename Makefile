@@ -17,7 +17,7 @@ SAM := $(TOOLS_VENV)/bin/sam
 # The runtime interface client alone, apart from every other package, as Lambda's runtime has it.
 LAMBDA_RUNTIME := .venv-lambda-check/runtime
 
-.PHONY: help install demo invoke serve send test fuzz bench lint tools validate build lambda-check ci clean
+.PHONY: help install demo invoke serve send test test-fast fuzz bench lint tools validate build lambda-check ci clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -35,19 +35,24 @@ $(VENV)/.installed: requirements-dev.txt layers/dependencies/requirements.txt
 install: $(VENV)/.installed ## create .venv with the runtime and test packages
 
 demo: install ## run the handler on every file in events/ against the local stack
-	$(PY) -m local.demo
+	$(PY) -m local.commands.demo
 
 invoke: install ## one event through the handler: make invoke EVENT=events/http-api-tally.json
-	@$(PY) -m local.invoke $(EVENT_ARG)
+	@$(PY) -m local.commands.invoke $(EVENT_ARG)
 
 serve: install ## serve the handler at http://127.0.0.1:3000/webhooks/<provider> (PORT=3001)
-	@$(PY) -m local.serve
+	@$(PY) -m local.commands.serve
 
 send: install ## replay an event file's request: make send EVENT=events/... [URL=https://... SIGN=hubspot]
-	@$(PY) -m local.send $(EVENT_ARG) $(if $(URL),--url '$(URL)') $(if $(SIGN),--sign '$(SIGN)')
+	@$(PY) -m local.commands.send $(EVENT_ARG) $(if $(URL),--url '$(URL)') $(if $(SIGN),--sign '$(SIGN)')
 
 test: install $(LAMBDA_RUNTIME)/.installed ## run the whole test suite
 	$(PY) -m pytest
+
+# The tests not marked slow (pyproject.toml): no real waits, no fleets of processes, no
+# subprocess end-to-end runs, no long fuzz runs. The loop to run while changing code.
+test-fast: install ## the unit tests and the fast functional tier (under a minute)
+	$(PY) -m pytest -m "not slow" -p no:cacheprovider -q
 
 # FUZZ_SCALE multiplies every hypothesis count in test_fuzzing.py: 3,950 examples × 4 = 15,800.
 fuzz: install ## the fuzz suite at 15,800 examples (make test runs 3,950)
@@ -89,7 +94,7 @@ $(LAMBDA_RUNTIME)/.installed: requirements-lambda-check.txt $(VENV)/.installed
 	touch $@
 
 lambda-check: build install $(LAMBDA_RUNTIME)/.installed ## the sam build output under awslambdaric, on every event
-	$(PY) -m local.lambda_check
+	$(PY) -m local.commands.lambda_check
 
 ci: lint validate build lambda-check test fuzz ## everything CI runs
 

@@ -10,11 +10,11 @@ from typing import Any
 from bench import fleet_report
 from bench.baseline import SequentialBaseline
 from bench.measuring import median, quiet
-from local.invoker import load_handler
-from local.lambda_context import LambdaContextStub
-from local.lambda_events import http_api_event
-from local.sandbox_control import SandboxControl
-from local.stack import INTAKE_QUEUE
+from local.commands.invoker import load_handler
+from local.stand_ins.lambda_context import LambdaContextStub
+from local.stand_ins.lambda_events import http_api_event
+from local.stand_ins.sandbox_control import SandboxControl
+from local.stand_ins.stack import INTAKE_QUEUE
 
 
 class BenchStack:

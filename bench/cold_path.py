@@ -84,8 +84,8 @@ def peak_memory_mib() -> float:
 def main(kind: str) -> None:
     email = f"cold-{secrets.token_hex(4)}@bench.example"
     # Built before the clock starts, in both modes: Lambda hands the event over ready.
-    from local.lambda_context import LambdaContextStub
-    from local.lambda_events import http_api_event
+    from local.stand_ins.lambda_context import LambdaContextStub
+    from local.stand_ins.lambda_events import http_api_event
 
     event, context = http_api_event({"email": email}), LambdaContextStub(15)
     if kind == "handler":

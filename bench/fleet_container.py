@@ -22,10 +22,10 @@ from typing import Any
 
 import boto3
 
-from local.invoker import load_handler
-from local.lambda_context import LambdaContextStub
-from local.lambda_events import http_api_event
-from local.sqs_event_source import SqsEventSource
+from local.commands.invoker import load_handler
+from local.stand_ins.lambda_context import LambdaContextStub
+from local.stand_ins.lambda_events import http_api_event
+from local.stand_ins.sqs_event_source import SqsEventSource
 
 FUNCTION_TIMEOUT = 15.0  # template.yaml's Timeout
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from bench.cold_path import peak_memory_mib
-from local import task_root
+from local.stand_ins import task_root
 
 task_root.enter()
 
@@ -31,8 +31,8 @@ def emails(count: int) -> list[str]:
 
 def handler_invocation(kind: str) -> Callable[[], None]:
     import app
-    from local.lambda_context import LambdaContextStub
-    from local.lambda_events import http_api_event, sqs_event
+    from local.stand_ins.lambda_context import LambdaContextStub
+    from local.stand_ins.lambda_events import http_api_event, sqs_event
 
     if kind == "http":
         return lambda: app.lambda_handler(

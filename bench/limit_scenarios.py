@@ -13,7 +13,7 @@ from bench import fleet_report, webhook_modes
 from bench.bench_stack import BenchStack
 from bench.measuring import quiet
 from bench.report import Row, burst_summary, ms, yes
-from local.lambda_events import sqs_event
+from local.stand_ins.lambda_events import sqs_event
 
 SALES_LIMIT_PER_SECOND = 20  # OpenMRP's limit, which the sales sandbox enforces
 

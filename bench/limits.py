@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.measuring import quiet as _quiet
-from bench.measuring import stack_process as _stack_process
-from local.invoker import load_handler
-from local.lambda_context import LambdaContextStub
-from local.lambda_events import eventbridge_event, http_api_event, sqs_record
-from local.stack import INTAKE_QUEUE
+from bench.measuring import stack_process
+from local.commands.invoker import load_handler
+from local.stand_ins.lambda_context import LambdaContextStub
+from local.stand_ins.lambda_events import eventbridge_event, http_api_event, sqs_record
+from local.stand_ins.stack import INTAKE_QUEUE
 
 COMMAND = "python -m bench.limits --write docs/benchmarks.md"
 START, END = "<!-- bench.limits -->", "<!-- /bench.limits -->"
@@ -184,7 +184,7 @@ def refusal_memory(handler: Any, env: dict[str, str]) -> list[str]:
 
 
 def batch_budget(handler: Any, env: dict[str, str]) -> list[str]:
-    from local.stack import TABLE
+    from local.stand_ins.stack import TABLE
 
     rows = []
     with _variables({"IDEMPOTENCY_TABLE": TABLE, "LOOKUP_CACHE_TTL_SECONDS": "0"}):
@@ -271,7 +271,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", type=Path, help="write the section into this Markdown file")
     args = parser.parse_args()
-    with _stack_process() as env:
+    with stack_process() as env:
         os.environ.update(env)
         os.environ["LOG_LEVEL"] = "WARNING"
         handler = load_handler()

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from local import task_root
-from local.stack import FUNCTION_ID
+from local.stand_ins import task_root
+from local.stand_ins.stack import FUNCTION_ID
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,7 +76,7 @@ def stack_process() -> Iterator[dict[str, str]]:
     with tempfile.TemporaryDirectory() as folder:
         env_file = Path(folder) / "env.json"
         stack = subprocess.Popen(  # noqa: S603 - our own module
-            [sys.executable, "-m", "local.stack", "--env-file", str(env_file)],
+            [sys.executable, "-m", "local.stand_ins.stack", "--env-file", str(env_file)],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
         )

@@ -9,7 +9,7 @@ import time
 
 from bench.bench_stack import BenchStack
 from bench.report import Row, ms, yes
-from local.lambda_events import http_api_event, sqs_event
+from local.stand_ins.lambda_events import http_api_event, sqs_event
 
 MAX_CONCURRENCY = 16  # the function's default
 

@@ -18,9 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.lambda_context import LambdaContextStub
-from local.lambda_events import http_api_event
-from local.sqs_event_source import SqsEventSource
+from local.stand_ins.lambda_context import LambdaContextStub
+from local.stand_ins.lambda_events import http_api_event
+from local.stand_ins.sqs_event_source import SqsEventSource
 
 Handler = Callable[[dict[str, Any], Any], Any]
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from local import task_root
-from local.lambda_context import LambdaContextStub
-from local.stack import LocalStack
+from local.stand_ins import task_root
+from local.stand_ins.lambda_context import LambdaContextStub
+from local.stand_ins.stack import LocalStack
 
 # The function's modules import each other as Lambda loads them, from its task root.
 FUNCTION_DIR = task_root.enter()
@@ -86,3 +86,17 @@ def wait_for_requests(sandbox: Any, count: int, timeout: float = 5.0) -> list[di
     while len(sandbox.requests()) < count and time.monotonic() < deadline:
         time.sleep(0.02)
     return sandbox.requests()
+
+
+def missing_queue_url(stack: LocalStack) -> str:
+    """A queue URL on the stack's SQS that names no queue: every send to it is refused."""
+    return stack.queue_url.rsplit("/", 1)[0] + "/no-such-queue"
+
+
+@pytest.fixture
+def local_stack(stack: LocalStack) -> LocalStack:
+    """The run's stack with both sandboxes back to normal, for tests of the stand-ins themselves
+    (the function's environment untouched)."""
+    stack.minimo.reset()
+    stack.sales.reset()
+    return stack

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from forwarding.pipeline import enrich_and_forward
 from intake import sqs as sqs_intake
-from local.lambda_events import sqs_event
+from local.stand_ins.lambda_events import sqs_event
 from platform_services.deadlines import Deadline
 from runtime import Runtime
 from settings import Settings

@@ -1,12 +1,12 @@
-"""The senders' signatures, for the tests: see local/webhook_signing.py. And the intake queue's
-own signature (README, Security), written from its description rather than taken from the
-function, so that a change to either shows."""
+"""The senders' signatures, for the tests: see local/stand_ins/webhook_signing.py. And the
+intake queue's own signature (README, Security), written from its description rather than taken from
+the function, so that a change to either shows."""
 
 import base64
 import hashlib
 import hmac
 
-from local.webhook_signing import github, sign, standard_webhooks, tally, typeform
+from local.stand_ins.webhook_signing import github, sign, standard_webhooks, tally, typeform
 
 __all__ = ["github", "intake_signature", "sign", "standard_webhooks", "tally", "typeform"]
 

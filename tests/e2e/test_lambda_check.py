@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from local import lambda_check
-from local.function_template import function_facts
+from local.commands import lambda_check
+from local.stand_ins.function_template import function_facts
+
+# sam build, then the build under awslambdaric in another process: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ["events/direct-invoke.json", "events/http-api-tally.json", "events/sqs-batch.json"]

@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from local.invoker import load_handler
-from local.lambda_context import LambdaContextStub
+from local.commands.invoker import load_handler
+from local.stand_ins.lambda_context import LambdaContextStub
 
 
 def main(events_path: str, outcomes_path: str, seconds_left: str) -> None:

@@ -10,15 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from local.lambda_events import http_api_event, sqs_event
+from local.stand_ins.lambda_events import sqs_event
 from tests.conftest import wait_for_requests
-
-
-def enrich(invoke, stack, email: str, timeout: float = 30) -> dict:
-    result = invoke(http_api_event({"email": email}), timeout=timeout)
-    assert result["statusCode"] == 202, result
-    [message] = stack.receive_all()
-    return message["body"]["enrichment"]
+from tests.handler_results import enrich
 
 
 def openmrp_error(status: int, code: str, param: str | None = None, **extra: object) -> dict:
@@ -96,6 +90,7 @@ def test_configuration_errors_are_logged_once_per_invocation(
     ]
 
 
+@pytest.mark.slow  # an API slower than the timeout, retried until it answers
 def test_a_key_still_in_flight_is_waited_for_with_the_same_key(stack, invoke, function_env):
     """The first attempt times out while the API is still working on it; the retry carries the
     same Idempotency-Key, draws 409 idempotency_in_progress (transient), and the next retry
@@ -159,7 +154,8 @@ class _Listener(ThreadingHTTPServer):
 @pytest.fixture
 def listener() -> Iterator[_Listener]:
     server = _Listener()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polled every 50 ms: shutdown() waits for the next poll (0.5 s by default).
+    thread = threading.Thread(target=lambda: server.serve_forever(0.05), daemon=True)
     thread.start()
     yield server
     server.shutdown()

@@ -11,10 +11,13 @@ import time
 
 import pytest
 
-from local.aws_fault_proxy import AwsFaultProxy
-from local.lambda_events import sqs_record
+from local.stand_ins.aws_fault_proxy import AwsFaultProxy
+from local.stand_ins.lambda_events import sqs_record
 from platform_services import aws_calls
 from platform_services.deadlines import Deadline
+
+# Batches of 3,000 and 10,000 records and sends that hang, in real time: not in `make test-fast`.
+pytestmark = pytest.mark.slow
 
 TIMEOUT = 15.0  # the template's
 

@@ -7,7 +7,10 @@ import time
 
 import pytest
 
-from local.lambda_events import eventbridge_event, sqs_event, sqs_record
+from local.stand_ins.lambda_events import eventbridge_event, sqs_event, sqs_record
+
+# The lookup cache's expiry and sends while lookups run, in real time: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 # Addresses whose sales lookup is a single page: one request per API per address.
 SINGLE_PAGE = [

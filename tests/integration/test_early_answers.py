@@ -5,35 +5,25 @@ nothing is built, looked up or sent."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from local.lambda_events import eventbridge_event, http_api_event, sqs_event
+from local.stand_ins.lambda_events import eventbridge_event, http_api_event, sqs_event
+from tests.fresh_process import run_driver
 
-ROOT = Path(__file__).resolve().parents[2]
+# Cold starts, each in a fresh process: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 DRIVER = "tests.integration.cold_start_driver"  # run from the repo root
 EMAIL = "customer@example.com"
 
 
 def cold_start(stack, tmp_path: Path, events: list, seconds_left: float) -> list[dict]:
     """The events in a fresh process (a new container), each with `seconds_left`."""
-    events_file, outcomes_file = tmp_path / "events.json", tmp_path / "outcomes.json"
-    events_file.write_text(json.dumps(events))
-    done = subprocess.run(  # noqa: S603 - our own driver, with this interpreter
-        [sys.executable, "-m", DRIVER, str(events_file), str(outcomes_file), str(seconds_left)],
-        env={"PATH": os.environ.get("PATH", ""), **stack.env(LOOKUP_CACHE_TTL_SECONDS="0")},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(outcomes_file.read_text())
+    env = stack.env(LOOKUP_CACHE_TTL_SECONDS="0")
+    outcomes, _ = run_driver(DRIVER, events, tmp_path, env, str(seconds_left))
+    return outcomes
 
 
 def test_a_cold_start_with_50_ms_left_answers_every_source_within_them(

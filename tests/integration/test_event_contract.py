@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from local.event_contract import check_message
-from local.lambda_events import eventbridge_event, http_api_event, sqs_event
+from local.stand_ins.event_contract import check_message
+from local.stand_ins.lambda_events import eventbridge_event, http_api_event, sqs_event
 
 SUBMISSIONS = {
     "enriched": {"email": "customer@example.com", "name": "Ada"},

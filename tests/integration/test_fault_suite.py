@@ -17,8 +17,11 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from local.aws_fault_proxy import AwsFaultProxy
-from local.lambda_events import http_api_event, sqs_record
+from local.stand_ins.aws_fault_proxy import AwsFaultProxy
+from local.stand_ins.lambda_events import http_api_event, sqs_record
+
+# 1,000 events through injected faults, with retrying senders: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 HTTP_EVENTS = 300
 SQS_BATCHES = 28

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from local.lambda_events import sqs_event
+from local.stand_ins.lambda_events import sqs_event
 from lookups.pacing.container_pacer import PacingExceeded
 from lookups.pacing.fleet_pacer import HEADROOM, fleet_pacer
 from lookups.pacing.table_clock import MAX_PROBES, TableClock
@@ -34,6 +34,9 @@ from tests.fleet_helpers import (
     sales_requests,
     scheduled_until,
 )
+
+# Fleets of containers and processes, paced in real seconds: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 
 # --- the fleet stays under the limit -------------------------------------------------------------

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from local import signed_events
-from local.lambda_events import function_url_event, http_api_event, rest_api_event
+from local.stand_ins import signed_events
+from local.stand_ins.lambda_events import function_url_event, http_api_event, rest_api_event
 
 SECRETS = {
     "hubspot": "hubspot-client-secret-4f1c",
@@ -98,7 +98,7 @@ def test_another_schemes_signature_is_refused_on_a_tool_route(stack, invoke, too
 @pytest.mark.parametrize(("skew", "status"), [(-290, 202), (-310, 401), (310, 401)])
 def test_hubspot_and_webflow_timestamps_expire(stack, invoke, tools_env, skew, status):
     """Captured 5 minutes ago (or stamped 5 minutes ahead): refused."""
-    from local import webhook_signing
+    from local.stand_ins import webhook_signing
 
     sent_at = int((time.time() + skew) * 1000)
     event = http_api_event(BODY, provider="hubspot")
@@ -242,7 +242,7 @@ def test_a_repeated_signature_header_is_refused_even_when_both_values_verify(
 
 
 def test_seconds_where_milliseconds_are_expected_is_a_clear_401(stack, invoke, tools_env):
-    from local import webhook_signing
+    from local.stand_ins import webhook_signing
 
     event = http_api_event(BODY, provider="webflow")
     headers = webhook_signing.webflow(SECRETS["webflow"], BODY, int(time.time()))

@@ -30,8 +30,8 @@ from hypothesis import strategies as st
 
 from checks.email_addresses import normalise_email
 from intake.answers import Refusal
-from local import signed_events
-from local.lambda_events import (
+from local.stand_ins import signed_events
+from local.stand_ins.lambda_events import (
     eventbridge_event,
     function_url_event,
     http_api_event,
@@ -75,7 +75,8 @@ def examples(count: int) -> int:
 
 HTTP_BUILDERS = {"v2": http_api_event, "v1": rest_api_event, "url": function_url_event}
 # The recursive strategies' own repr is long; Hypothesis warns when it builds it for a report.
-pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
+# Thousands of hypothesis examples through the handler: left out of `make test-fast`.
+pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Generating overly large repr")]
 
 content_types = st.one_of(
     st.none(),

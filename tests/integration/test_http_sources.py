@@ -8,14 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from local.lambda_events import function_url_event, http_api_event, rest_api_event
+from local.stand_ins.lambda_events import function_url_event, http_api_event, rest_api_event
+from tests.handler_results import answer
 
 EVENTS = Path(__file__).parents[2] / "events"
-
-
-def answer(result: dict) -> tuple[int, dict]:
-    assert result["headers"]["content-type"] == "application/json"
-    return result["statusCode"], json.loads(result["body"])
 
 
 def only_message(stack) -> dict:

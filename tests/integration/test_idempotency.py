@@ -8,7 +8,7 @@ import pytest
 
 from checks.delivery import Delivery
 from forwarding.ledger import DeliveryLedger
-from local.lambda_events import eventbridge_event, http_api_event, sqs_event, sqs_record
+from local.stand_ins.lambda_events import eventbridge_event, http_api_event, sqs_event, sqs_record
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from local.aws_fault_proxy import AwsFaultProxy
-from local.lambda_events import http_api_event, sqs_record
-from local.sqs_event_source import SqsEventSource
+from local.stand_ins.aws_fault_proxy import AwsFaultProxy
+from local.stand_ins.lambda_events import http_api_event, sqs_record
+from local.stand_ins.sqs_event_source import SqsEventSource
 from tests import signing
 
 EMAIL = "customer@example.com"
@@ -147,6 +147,7 @@ def test_at_info_the_retry_warning_keeps_the_route_not_the_address(
     assert any("by-email/<address>" in line for line in warnings)
 
 
+@pytest.mark.slow  # queued mode drained through the local event source mapping
 def test_queued_mode_logs_neither_the_signing_key_nor_the_queued_payload(
     stack, invoke, aws, function_env, root_logs
 ):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from local.lambda_events import http_api_event, sqs_event
+from local.stand_ins.lambda_events import http_api_event, sqs_event
 
 
 def status_and_code(result: dict) -> tuple[int, str | None]:

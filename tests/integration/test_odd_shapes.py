@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from intake.answers import Refusal
-from local.lambda_events import (
+from local.stand_ins.lambda_events import (
     eventbridge_event,
     function_url_event,
     http_api_event,

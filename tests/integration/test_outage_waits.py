@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from local.lambda_events import eventbridge_event, http_api_event, sqs_event, sqs_record
-from local.sqs_event_source import SqsEventSource
+from local.stand_ins.lambda_events import eventbridge_event, http_api_event, sqs_event, sqs_record
+from local.stand_ins.sqs_event_source import SqsEventSource
 from lookups.partial_answers import PREFIX
 
 EMAIL = "customer@example.com"  # found in both APIs: one request each

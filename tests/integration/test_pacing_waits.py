@@ -15,7 +15,7 @@ import time
 import pytest
 
 from forwarding.outcomes import OutcomeCode
-from local.lambda_events import http_api_event, sqs_event
+from local.stand_ins.lambda_events import http_api_event, sqs_event
 from lookups.enricher import Lookups
 from lookups.results import LookupFailure, MinimoResult, SalesResult
 from tests.fleet_helpers import (
@@ -26,6 +26,9 @@ from tests.fleet_helpers import (
     sales_requests,
     scheduled_until,
 )
+
+# Real Retry-After and pacing waits: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
 
 
 # --- the pacer's own faults ----------------------------------------------------------------------
@@ -92,7 +95,7 @@ def test_a_table_that_cannot_be_used_falls_back_to_pacing_alone(
 def test_a_faulty_table_never_delays_a_webhook_past_its_budget(
     stack, invoke, function_env, function_logs, fault
 ):
-    from local.aws_fault_proxy import AwsFaultProxy
+    from local.stand_ins.aws_fault_proxy import AwsFaultProxy
 
     proxy = AwsFaultProxy(stack.moto_url)
     proxy.start()
@@ -151,8 +154,8 @@ def test_a_malformed_retry_after_over_http_is_rate_limit_exceeded(
 def test_a_record_handed_back_comes_back_when_its_wait_ends(stack, function_env):
     """Through the local event source mapping, as Lambda's does it: the record is not seen
     again before its Retry-After (3 s), nor left for the queue's own timeout (10 s here)."""
-    from local.invoker import load_handler
-    from local.sqs_event_source import SqsEventSource
+    from local.commands.invoker import load_handler
+    from local.stand_ins.sqs_event_source import SqsEventSource
 
     function_env(PACING_TABLE=stack.pacing_table_name, LOOKUP_MAX_ATTEMPTS="1")
     handler = load_handler()

@@ -1,6 +1,7 @@
 """Inputs that are valid on the wire and used to crash the handler, through the real handler:
 each gets its documented answer, every message sent is strict JSON (stack.receive_all reads the
-output queue with local/strict_json_reader.py), and one bad record never holds back a batch."""
+output queue with local/stand_ins/strict_json_reader.py), and one bad record never holds back a
+batch."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from checks.delivery import Delivery
 from forwarding.outcomes import OutcomeCode
 from forwarding.pipeline import enrich_and_forward
 from intake.answers import Refusal
-from local.lambda_context import LambdaContextStub
-from local.lambda_events import (
+from local.stand_ins.lambda_context import LambdaContextStub
+from local.stand_ins.lambda_events import (
     eventbridge_event,
     function_url_event,
     http_api_event,
@@ -25,6 +26,7 @@ from local.lambda_events import (
 )
 from platform_services.deadlines import Deadline
 from runtime import current_runtime
+from tests.handler_results import answer
 
 EMAIL = "customer@example.com"
 GOOD = [{"email": EMAIL, "submission_id": f"good-{i}"} for i in range(9)]
@@ -33,10 +35,6 @@ GOOD_IDS = sorted(record["submission_id"] for record in GOOD)
 
 def failed_ids(result: dict) -> list[str]:
     return [failure["itemIdentifier"] for failure in result["batchItemFailures"]]
-
-
-def answer(result: dict) -> tuple[int, dict]:
-    return result["statusCode"], json.loads(result["body"])
 
 
 # --- lone surrogates: refused (docs/security.md: "What a submission may hold") ------------

@@ -1,5 +1,5 @@
 """Queued mode end to end through moto: the HTTP path checks, queues and answers at once; the
-intake queue's event source mapping (local/sqs_event_source.py, as Lambda's) enriches and
+intake queue's event source mapping (local/stand_ins/sqs_event_source.py, as Lambda's) enriches and
 forwards exactly what a direct delivery would have."""
 
 from __future__ import annotations
@@ -11,9 +11,14 @@ from typing import Any
 import pytest
 
 from intake.queued_webhooks import MAX_QUEUED_BYTES, SCHEMA
-from local.lambda_events import http_api_event
-from local.sqs_event_source import SqsEventSource
+from local.stand_ins.lambda_events import http_api_event
+from local.stand_ins.sqs_event_source import SqsEventSource
 from tests import signing
+from tests.handler_results import answer
+
+# The local event source mapping's polling and visibility timeouts, in real time: not in
+# `make test-fast`.
+pytestmark = pytest.mark.slow
 
 EMAIL = "customer@example.com"
 
@@ -41,10 +46,6 @@ def mapping(stack) -> Callable[..., SqsEventSource]:
         )
 
     return make
-
-
-def answer(result: dict) -> tuple[int, dict]:
-    return result["statusCode"], json.loads(result["body"])
 
 
 def intake_messages(stack) -> list[dict]:

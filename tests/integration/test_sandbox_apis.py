@@ -1,106 +1,20 @@
 """The sandbox APIs behave as the real services do (plain `requests`, no function code), so that
-what the function is tested against is what it will meet in production; and their fault
-injection does what the tests that rely on it expect.
+what the function is tested against is what it will meet in production: Minimo's envelope and
+rate limit, the sales API's answers and its refusals in the gateway's order.
 
 The sales API's rules are those of docs/sales-api.md, read from OpenMRP's published gateway
-source (github.com/open-mrp/api; local/sales_sandbox.py names the files).
-"""
+source (github.com/open-mrp/api; local/stand_ins/sales_sandbox.py names the files)."""
 
 from __future__ import annotations
-
-import json
-import threading
-import time
-from collections.abc import Callable, Iterator
 
 import pytest
 import requests
 
-from local.stack import LocalStack
-
-FIND = "/v1/sales/contacts/actions/find-by-email"
-VERSION = "1.0.forge-preview.8"
-ENVELOPE_KEYS = {
-    "code",
-    "type",
-    "message",
-    "param",
-    "doc_url",
-    "is_transient",
-    "quota",
-    "request_log_url",
-}
-CONTACT_FIELDS = {
-    "id",
-    "email",
-    "phone",
-    "status",
-    "source",
-    "custom_fields",
-    "company",
-    "deleted",
-    "external_id",
-    "external_connection_id",
-}
-
-
-@pytest.fixture(scope="module")
-def local_stack() -> Iterator[LocalStack]:
-    with LocalStack() as running:
-        yield running
-
-
-@pytest.fixture
-def stack(local_stack: LocalStack) -> LocalStack:
-    local_stack.minimo_control.reset()
-    local_stack.sales_control.reset()
-    return local_stack
-
-
-@pytest.fixture
-def minimo(stack: LocalStack) -> Callable[..., requests.Response]:
-    def get(email_path: str, key: str | None = None, **options: float) -> requests.Response:
-        headers = {"Authorization": f"Bearer {key or stack.minimo_api_key}"}
-        url = f"{stack.minimo.url}/contacts/by-email/{email_path}"
-        return requests.get(url, headers=headers, timeout=options.get("timeout", 5))
-
-    return get
-
-
-@pytest.fixture
-def sales(stack: LocalStack) -> Callable[..., requests.Response]:
-    """POSTs as the sales API wants it unless told otherwise: body as given, the version header,
-    the key; `query` is sent as it is written."""
-
-    def post(
-        body: object = None,
-        *,
-        key: str | None = None,
-        query: str = "",
-        version: str | None = VERSION,
-        path: str = FIND,
-        data: bytes | None = None,
-        **headers: str,
-    ) -> requests.Response:
-        headers = {k.replace("_", "-"): v for k, v in headers.items()}
-        if key != "":
-            headers["Authorization"] = f"Bearer {key or stack.sales_api_key}"
-        if version:
-            headers["OpenMRP-Version"] = version
-        url = stack.sales.url + path + (f"?{query}" if query else "")
-        if data is None and body is not None:
-            data = json.dumps(body).encode()
-            headers.setdefault("Content-Type", "application/json")
-        return requests.post(url, data=data, headers=headers, timeout=5)
-
-    return post
-
-
-def sales_error(answer: requests.Response) -> tuple[int, str, str | None]:
-    error = answer.json()["error"]
-    assert set(error) == ENVELOPE_KEYS  # every key, null where it does not apply
-    assert error["type"] in ("invalid_request_error", "idempotency_error", "api_error")
-    return answer.status_code, error["code"], error["param"]
+from tests.integration.sandbox_requests import (
+    FIND,
+    VERSION,
+    sales_error,
+)
 
 
 def test_minimo_errors_carry_its_envelope(minimo):
@@ -115,9 +29,6 @@ def test_minimo_rate_limit_is_off_unless_turned_on(stack, minimo):
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert answers[2].json()["error"]["code"] == "rate_limit_exceeded"
     assert int(answers[2].headers["Retry-After"]) >= 1
-
-
-# --- the sales API: a found address ----------------------------------------------------------
 
 
 def test_sales_finds_the_active_people_of_an_address(sales):
@@ -186,9 +97,6 @@ def test_sales_accepts_the_three_array_forms(sales, query):
     assert sorted(m["relationship"] for m in answer.json()["data"]) == ["self", "supplier"]
 
 
-# --- the sales API: refusals -----------------------------------------------------------------
-
-
 def test_sales_refuses_a_request_without_a_version(sales):
     answer = sales({"email": "customer@example.com"}, version=None)
     assert sales_error(answer) == (400, "api_version_required", None)
@@ -235,10 +143,10 @@ def test_sales_refuses_a_body_that_is_not_json(sales):
 
 
 def test_an_unknown_body_field_gets_a_hint():
-    from local.sales_sandbox import _decode_body
-    from local.sandbox_server import ApiRequest
+    from local.stand_ins.sales_requests import decode_body
+    from local.stand_ins.sandbox_server import ApiRequest
 
-    refused = _decode_body(ApiRequest("POST", FIND, {}, b'{"emial": "a@x.io"}'))
+    refused = decode_body(ApiRequest("POST", FIND, {}, b'{"emial": "a@x.io"}'))
     assert "Did you mean 'email'?" in refused.body["error"]["message"]
 
 
@@ -285,202 +193,3 @@ def test_unknown_routes_are_answered_before_any_check(sales):
     assert "RateLimit-Limit" not in missing.headers
     wrong_method = requests.get(missing.url.replace("/find", "/actions/find-by-email"), timeout=5)
     assert sales_error(wrong_method)[:2] == (405, "method_not_allowed")
-
-
-# --- the sales API: Idempotency-Key ----------------------------------------------------------
-
-
-def test_sales_replays_what_a_key_answered(sales):
-    first = sales({"email": "customer@example.com"}, Idempotency_Key="k1")
-    assert "Idempotent-Replayed" not in first.headers
-    again = sales({"email": "customer@example.com"}, Idempotency_Key="k1")
-    assert again.json() == first.json()
-    assert again.headers["Idempotent-Replayed"] == "true"
-    refused = sales({"email": "nope"}, Idempotency_Key="k2")  # a 4xx is kept too
-    assert sales({"email": "nope"}, Idempotency_Key="k2").headers["Idempotent-Replayed"] == "true"
-    assert refused.status_code == 400
-
-
-def test_sales_refuses_a_key_reused_with_other_parameters(sales):
-    sales({"email": "customer@example.com"}, Idempotency_Key="k1")
-    other_body = sales({"email": "supplier@partner.example"}, Idempotency_Key="k1")
-    other_query = sales(
-        {"email": "customer@example.com"}, query="include=account", Idempotency_Key="k1"
-    )
-    for reused in (other_body, other_query):
-        assert sales_error(reused) == (400, "validation_failed", None)
-        assert reused.json()["error"]["type"] == "idempotency_error"
-    # Keys are the caller's own: another caller's k1 is another key.
-    assert (
-        sales({"email": "supplier@partner.example"}, key="", Idempotency_Key="k1").status_code
-        == 401
-    )
-
-
-def test_sales_refuses_a_key_still_in_flight(stack, sales):
-    stack.sales_control.set_latency(0.5)
-    answers: list[requests.Response] = []
-    first = threading.Thread(
-        target=lambda: answers.append(
-            sales({"email": "customer@example.com"}, Idempotency_Key="k3")
-        )
-    )
-    first.start()
-    time.sleep(0.2)
-    overlapping = sales({"email": "customer@example.com"}, Idempotency_Key="k3")
-    first.join()
-    assert sales_error(overlapping) == (409, "idempotency_in_progress", None)
-    assert overlapping.json()["error"]["is_transient"] is True
-    assert "Retry-After" not in overlapping.headers
-    assert answers[0].status_code == 200
-
-
-def test_sales_refuses_an_idempotency_key_over_255_characters(sales):
-    assert sales({"email": "a@x.io"}, Idempotency_Key="k" * 255).status_code == 200
-    answer = sales({"email": "a@x.io"}, Idempotency_Key="k" * 256)
-    assert sales_error(answer) == (400, "invalid_format", "Idempotency-Key")
-
-
-# --- the sales API: the rate limit -----------------------------------------------------------
-
-
-def test_sales_allows_20_requests_a_second_then_answers_429(stack, sales):
-    settings = stack.sales_control.rate_limit()
-    assert (settings["enabled"], settings["limit"], settings["window_seconds"]) == (True, 20, 1)
-    stack.sales_control.set_rate_limit(window_seconds=30)  # the same limit, on a slow machine too
-    answers = [sales({"email": "customer@example.com"}) for _ in range(21)]
-    assert [a.status_code for a in answers] == [200] * 20 + [429]
-    assert [a.headers["RateLimit-Remaining"] for a in answers[:3]] == ["19", "18", "17"]
-    refused = answers[-1]
-    assert sales_error(refused) == (429, "rate_limit_exceeded", None)
-    assert refused.json()["error"]["type"] == "invalid_request_error"
-    assert refused.json()["error"]["is_transient"] is True
-    assert refused.headers["Retry-After"] == "1"  # 1.5 s, whole seconds
-    assert refused.headers["RateLimit-Remaining"] == "0"
-    assert "OpenMRP-Version" not in refused.headers  # the limiter answers before it is set
-
-
-def test_sales_retry_after_grows_with_each_refusal_in_a_row(stack, sales):
-    stack.sales_control.set_rate_limit(limit=1, window_seconds=3, jitter=0)
-    assert sales({"email": "customer@example.com"}).status_code == 200
-    retry_afters = [int(sales({"email": "a@x.io"}).headers["Retry-After"]) for _ in range(18)]
-    assert retry_afters[:6] == [1, 2, 3, 5, 7, 11]  # 1.5^n s, whole seconds
-    assert retry_afters[-1] == 900  # capped at 15 minutes
-    # Refusals do not fill the window: once it slides, a request goes, and the count restarts.
-    time.sleep(3.1)
-    assert sales({"email": "customer@example.com"}).status_code == 200
-    assert sales({"email": "a@x.io"}).headers["Retry-After"] == "1"
-    assert stack.sales_control.rate_limit()["refused"] == 19
-
-
-def test_sales_rate_limit_window_slides(stack, sales):
-    stack.sales_control.set_rate_limit(limit=5, window_seconds=0.5)
-    assert [sales({"email": "a@x.io"}).status_code for _ in range(6)] == [200] * 5 + [429]
-    time.sleep(0.6)
-    assert sales({"email": "a@x.io"}).status_code == 200
-
-
-# --- the sales API: opt-in pagination ---------------------------------------------------------
-
-
-def test_sales_pagination_is_an_opt_in_fault(stack, sales):
-    stack.sales_control.set_pagination(2)
-    query = "include=account_user&relationships=customer&relationships=supplier"
-    pages = [sales({"email": "shared@multi.example"}, query=query).json()]
-    while next_url := pages[-1]["page_info"]["next_page_url"]:
-        assert next_url.startswith(f"{FIND}?")  # relative to the host, the query carried along
-        pages.append(sales({"email": "shared@multi.example"}, path=next_url).json())
-    assert [len(p["data"]) for p in pages] == [2, 1]
-    assert [p["page_info"]["has_prev_page"] for p in pages] == [False, True]
-    matches = [m for p in pages for m in p["data"]]
-    assert sorted(m["relationship"] for m in matches) == ["customer", "customer", "supplier"]
-    assert all(m["account_user"]["status"] == "active" for m in matches)
-    stack.sales_control.set_pagination(None)
-    assert sales({"email": "shared@multi.example"}).json()["page_info"]["next_page_url"] is None
-
-
-def test_a_fault_script_is_played_in_order_then_the_api_recovers(stack, minimo):
-    stack.minimo_control.add_faults(
-        [{"status": 503, "headers": {"Retry-After": "1"}}, {"status": 502, "body": "bad gateway"}]
-    )
-    stack.minimo_control.add_faults([{"status": 500}], email="SUPPLIER@partner.example")
-    unavailable, bad_gateway = minimo("customer%40example.com"), minimo("customer%40example.com")
-    assert unavailable.status_code == 503
-    assert unavailable.headers["Retry-After"] == "1"
-    assert unavailable.json()["error"]["code"] == "service_unavailable"
-    assert (bad_gateway.status_code, bad_gateway.text) == (502, "bad gateway")
-    assert minimo("customer%40example.com").status_code == 200
-    assert minimo("supplier%40partner.example").status_code == 500  # its own script
-    assert minimo("supplier%40partner.example").status_code == 200
-
-
-def test_a_page_step_waits_for_a_later_page(stack, sales):
-    stack.sales_control.set_pagination(2)
-    stack.sales_control.add_faults([{"page": 2, "status": 503}], email="shared@multi.example")
-    first = sales({"email": "shared@multi.example"})
-    assert first.status_code == 200
-    next_url = first.json()["page_info"]["next_page_url"]
-    assert sales({"email": "shared@multi.example"}, path=next_url).status_code == 503
-    assert sales({"email": "shared@multi.example"}, path=next_url).status_code == 200
-
-
-@pytest.mark.parametrize(
-    ("step", "raised"),
-    [
-        ({"reset": True}, requests.ConnectionError),
-        ({"truncate": True}, requests.exceptions.ChunkedEncodingError),
-        ({"delay": 0.5}, requests.ReadTimeout),
-    ],
-)
-def test_broken_answers(stack, minimo, step, raised):
-    stack.minimo_control.add_faults([step])
-    with pytest.raises(raised):
-        minimo("customer%40example.com", timeout=0.2)
-    assert minimo("customer%40example.com").status_code == 200
-
-
-def test_non_json_answer(stack, minimo):
-    stack.minimo_control.add_faults([{"non_json": True}])
-    answer = minimo("customer%40example.com")
-    assert (answer.status_code, answer.headers["Content-Type"]) == (200, "text/html")
-    assert answer.text == "<html>oops</html>"
-
-
-def test_latency_applies_until_reset(stack, minimo):
-    stack.minimo_control.set_latency(0.2)
-    started = time.monotonic()
-    assert minimo("customer%40example.com").status_code == 200
-    assert time.monotonic() - started >= 0.2
-    stack.minimo_control.reset()
-    started = time.monotonic()
-    minimo("customer%40example.com")
-    assert time.monotonic() - started < 0.2
-
-
-def test_the_request_log_keeps_raw_paths_and_hides_keys(stack, minimo, sales):
-    minimo("jane.doe%2Bnewsletter%40example.com")
-    minimo("customer%40example.com", key="mn-sandbox-wrong")
-    sales({"email": "customer@example.com"}, Idempotency_Key="k2")
-    found, refused = stack.minimo_control.requests()  # control calls are not logged
-    assert found["path"] == "/public/v1/contacts/by-email/jane.doe%2Bnewsletter%40example.com"
-    assert found["email"] == "jane.doe+newsletter@example.com"
-    assert (found["method"], found["status"], found["authorized"]) == ("GET", 200, True)
-    assert found["headers"]["authorization"] == "<redacted>"
-    assert (refused["status"], refused["authorized"]) == (401, False)
-    assert found["at"] <= refused["at"] <= time.time()
-    [request] = stack.sales_control.requests()
-    assert request["body"] == {"email": "customer@example.com"}
-    assert request["headers"]["idempotency-key"] == "k2"
-    stack.minimo_control.clear_requests()
-    assert stack.minimo_control.requests() == []
-
-
-def test_a_request_answered_after_a_reset_stays_out_of_the_new_log(stack, minimo):
-    """A slow answer an earlier test gave up on must not land in the next test's log."""
-    stack.minimo_control.add_faults([{"delay": 0.6}])
-    with pytest.raises(requests.ReadTimeout):
-        minimo("customer%40example.com", timeout=0.2)
-    stack.minimo_control.reset()
-    time.sleep(0.6)  # the slow one is answered (to nobody) now
-    minimo("supplier%40partner.example")
-    assert [r["email"] for r in stack.minimo_control.requests()] == ["supplier@partner.example"]

@@ -11,16 +11,10 @@ from typing import Any
 import pytest
 import requests
 
-from local.minimo_sandbox import MinimoSandbox
-from local.sandbox_server import CONTROL_PREFIX, ApiResponse, ControlRoute, SandboxServer
-from local.stack import LocalStack
+from local.stand_ins.minimo_sandbox import MinimoSandbox
+from local.stand_ins.sandbox_server import CONTROL_PREFIX, ApiResponse, ControlRoute, SandboxServer
+from local.stand_ins.stack import LocalStack
 from tests.curl_commands import curl_commands
-
-
-@pytest.fixture(scope="module")
-def local_stack() -> Iterator[LocalStack]:
-    with LocalStack() as running:
-        yield running
 
 
 @pytest.fixture(params=["minimo", "sales"])

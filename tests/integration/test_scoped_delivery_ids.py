@@ -6,13 +6,12 @@ Through the real handler, with the idempotency table on (Powertools on moto's Dy
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from intake.outcome_answers import ForwardingFailed
-from local.lambda_events import eventbridge_event, http_api_event, sqs_record
+from local.stand_ins.lambda_events import eventbridge_event, http_api_event, sqs_record
 from tests import signing
+from tests.handler_results import answer
 
 SECRET = "whsec_" + "c2lnbmluZyBzZWNyZXQgZm9yIHRlc3Rz"
 
@@ -20,10 +19,6 @@ SECRET = "whsec_" + "c2lnbmluZyBzZWNyZXQgZm9yIHRlc3Rz"
 @pytest.fixture
 def ledger_env(stack, function_env):
     function_env(IDEMPOTENCY_TABLE=stack.table_name)
-
-
-def answer(result: dict) -> tuple[int, dict]:
-    return result["statusCode"], json.loads(result["body"])
 
 
 def test_the_same_submission_id_on_two_routes_is_two_deliveries(stack, invoke, ledger_env):

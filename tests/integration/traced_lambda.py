@@ -1,4 +1,5 @@
-"""Runs the real handler in a fresh process as Lambda runs it with tracing on (test_tracing.py).
+"""Runs the real handler in a fresh process as Lambda runs it with tracing on (for
+test_trace_nesting.py and test_trace_privacy.py).
 
     python -m tests.integration.traced_lambda EVENTS.json OUTCOMES.json   # from the repo root
 
@@ -24,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from local.invoker import invoke, load_handler
+from local.commands.invoker import invoke, load_handler
 
 
 def trace_header() -> dict[str, str]:

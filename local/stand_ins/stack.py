@@ -1,0 +1,413 @@
+"""The local stack: moto's server (SQS, Secrets Manager, DynamoDB; SQS refusing the characters real
+SQS refuses, see local/stand_ins/moto_server.py) and both sandbox APIs, all on
+127.0.0.1 with ephemeral ports, plus the queues, secret and table the function expects.
+
+    with LocalStack() as stack, stack.apply_env():
+        app.lambda_handler(event, LambdaContextStub())
+        stack.receive_all()
+
+`python -m local.stand_ins.stack` starts it and prints the environment to export; `--env-file`
+also writes it as JSON in the shape `sam local invoke --env-vars` reads, {"EnrichFunction": {...}},
+for another process (the benchmark runs the stack that way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import os
+import secrets
+import shlex
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, ClassVar
+
+import boto3
+
+from local.stand_ins.event_contract import check_message
+from local.stand_ins.minimo_sandbox import MinimoSandbox
+from local.stand_ins.moto_server import MotoServer
+from local.stand_ins.sales_sandbox import SalesSandbox
+from local.stand_ins.sandbox_control import SandboxControl
+from local.stand_ins.strict_json_reader import read_strict_json
+
+REGION = "eu-west-1"
+DATA_FILE = Path(__file__).with_name("sandbox_data.json")
+QUEUE = "enriched-events"
+DLQ = "enriched-events-dlq"
+FIFO_QUEUE = "enriched-events.fifo"
+INTAKE_QUEUE = "webhook-intake"
+INTAKE_DLQ = "webhook-intake-dlq"
+# The template's intake queue waits 120 s before a failed record comes back; locally, 10 s.
+INTAKE_VISIBILITY_SECONDS = 10
+# As the template's (IntakeMaxReceiveCount): the function's INTAKE_MAX_RECEIVE_COUNT is the
+# intake queue's maxReceiveCount, so that a record's last receive is known (outage_waits.py).
+INTAKE_MAX_RECEIVE_COUNT = 5
+SECRET_NAME = "webhook-enrichment/api-keys"  # noqa: S105 - a name, not a secret
+INTAKE_SECRET_NAME = "webhook-enrichment/intake-signing-key"  # noqa: S105 - a name
+TABLE = "webhook-idempotency"
+PACING_TABLE = "webhook-pacing"  # the fleet's request schedules (PACING_TABLE)
+FUNCTION_ID = "EnrichFunction"  # the function's logical ID in template.yaml
+_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+class LocalStack:
+    """Attributes once started: moto_url; minimo and sales (the sandboxes, driven in-process) and
+    minimo_control / sales_control (the same over HTTP); queue_url, dlq_url, fifo_queue_url,
+    intake_queue_url, intake_dlq_url, secret_arn, intake_secret_arn, table_name,
+    pacing_table_name; data (the seed), webhook_secret and intake_signing_key.
+
+    moto keeps its state per process, not per server: stacks started in one process share their
+    queues, secret and table, so a stack adopts the resources an earlier one created.
+    """
+
+    POWERTOOLS_ENV: ClassVar[dict[str, str]] = {
+        "POWERTOOLS_SERVICE_NAME": "webhook-enrichment",
+        "POWERTOOLS_METRICS_NAMESPACE": "WebhookEnrichment",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }
+
+    def __init__(
+        self, data: dict[str, Any] | None = None, sandbox_ports: tuple[int, int] = (0, 0)
+    ) -> None:
+        """`sandbox_ports`: where Minimo's and the sales API's sandboxes listen (0, or a port
+        that is taken: an ephemeral one)."""
+        self.data = data or json.loads(DATA_FILE.read_text())
+        self._sandbox_ports = sandbox_ports
+        self.minimo = MinimoSandbox(self.data["minimo"])
+        self.sales = SalesSandbox(self.data["sales"])
+        # As Standard Webhooks senders issue them: whsec_ and 24 random bytes in base64.
+        self.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+        # What signs queued webhooks (functions/enrich/intake_signing.py), as the template's
+        # generated secret: 64 letters and digits. The secret `intake_secret_arn` holds it too.
+        self.intake_signing_key = secrets.token_hex(32)
+        self._moto = MotoServer()  # refuses the characters real SQS refuses
+        self._clients: dict[str, Any] = {}
+        self._controls: dict[str, SandboxControl] = {}
+        self.moto_url = ""
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+        try:
+            self.moto_url = self._moto.start()
+            self.minimo.start(self._sandbox_ports[0])
+            self.sales.start(self._sandbox_ports[1])
+            self._create_resources()
+        except BaseException:
+            self.stop()  # nothing half-started is left listening
+            raise
+        return self
+
+    def stop(self) -> None:
+        for control in self._controls.values():
+            control.close()
+        self._controls.clear()
+        self.minimo.stop()
+        self.sales.stop()
+        self._moto.stop()
+        self._clients.clear()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- the sandboxes over HTTP, as another process would drive them ----------------------------
+    @property
+    def minimo_control(self) -> SandboxControl:
+        return self._control(self.minimo.root_url)
+
+    @property
+    def sales_control(self) -> SandboxControl:
+        return self._control(self.sales.root_url)
+
+    def _control(self, root_url: str) -> SandboxControl:
+        if root_url not in self._controls:
+            self._controls[root_url] = SandboxControl(root_url)
+        return self._controls[root_url]
+
+    # --- the function's environment --------------------------------------------------------------
+    @property
+    def minimo_api_key(self) -> str:
+        return self.minimo.token
+
+    @property
+    def sales_api_key(self) -> str:
+        return self.data["sales"]["api_key"]
+
+    def env(self, **overrides: str | None) -> dict[str, str]:
+        env = {
+            "OUTPUT_QUEUE_URL": self.queue_url,
+            "MINIMO_BASE_URL": self.minimo.url,
+            "SALES_API_BASE_URL": self.sales.url,
+            "MINIMO_API_KEY": self.minimo_api_key,
+            "SALES_API_KEY": self.sales_api_key,
+            "INTAKE_SIGNING_KEY": self.intake_signing_key,
+            "INTAKE_MAX_RECEIVE_COUNT": str(INTAKE_MAX_RECEIVE_COUNT),
+            "AWS_ENDPOINT_URL": self.moto_url,
+            **_AWS_ENV,
+            **self.POWERTOOLS_ENV,
+            "LOG_LEVEL": "WARNING",
+        }
+        for name, value in overrides.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        return env
+
+    @contextmanager
+    def apply_env(self, **overrides: str | None) -> Iterator[dict[str, str]]:
+        env = self.env(**overrides)
+        removed = [name for name, value in overrides.items() if value is None]
+        saved = {name: os.environ.get(name) for name in [*env, *removed]}
+        os.environ.update(env)
+        for name in removed:
+            os.environ.pop(name, None)
+        try:
+            yield env
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    # --- AWS resources --------------------------------------------------------------------------
+    def client(self, service: str) -> Any:
+        """A boto3 client for moto, made once per service (making one takes tens of ms)."""
+        if service not in self._clients:
+            self._clients[service] = boto3.client(
+                service,
+                endpoint_url=self.moto_url,
+                region_name=REGION,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
+            )
+        return self._clients[service]
+
+    def _create_resources(self) -> None:
+        sqs = self.client("sqs")
+        self.dlq_url = sqs.create_queue(QueueName=DLQ)["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])
+        redrive = {"deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"], "maxReceiveCount": 5}
+        self.queue_url = sqs.create_queue(
+            QueueName=QUEUE, Attributes={"RedrivePolicy": json.dumps(redrive)}
+        )["QueueUrl"]
+        self.fifo_queue_url = sqs.create_queue(
+            QueueName=FIFO_QUEUE,
+            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"},
+        )["QueueUrl"]
+        self.intake_dlq_url = sqs.create_queue(QueueName=INTAKE_DLQ)["QueueUrl"]
+        intake_dlq_arn = sqs.get_queue_attributes(
+            QueueUrl=self.intake_dlq_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        self.intake_queue_url = sqs.create_queue(
+            QueueName=INTAKE_QUEUE,
+            Attributes={
+                "VisibilityTimeout": str(INTAKE_VISIBILITY_SECONDS),
+                "RedrivePolicy": json.dumps(
+                    {
+                        "deadLetterTargetArn": intake_dlq_arn,
+                        "maxReceiveCount": INTAKE_MAX_RECEIVE_COUNT,
+                    }
+                ),
+            },
+        )["QueueUrl"]
+        self.secret_arn = self._create_secret()
+        self.intake_secret_arn = self._create_intake_secret()
+        self.table_name = self._create_table(TABLE)
+        self.pacing_table_name = self._create_table(PACING_TABLE)
+
+    def _create_secret(self) -> str:
+        """An existing secret that holds this stack's API keys keeps its webhook secret, so that
+        the stack which made it (see the class docstring) goes on verifying signatures."""
+        secretsmanager = self.client("secretsmanager")
+        keys = {"minimo_api_key": self.minimo_api_key, "sales_api_key": self.sales_api_key}
+        try:
+            value = json.dumps({**keys, "webhook_secret": self.webhook_secret})
+            return secretsmanager.create_secret(Name=SECRET_NAME, SecretString=value)["ARN"]
+        except secretsmanager.exceptions.ResourceExistsException:
+            stored = secretsmanager.get_secret_value(SecretId=SECRET_NAME)
+        existing = json.loads(stored["SecretString"])
+        if existing.get("webhook_secret") and all(existing.get(k) == v for k, v in keys.items()):
+            self.webhook_secret = existing["webhook_secret"]
+        else:
+            secretsmanager.put_secret_value(SecretId=SECRET_NAME, SecretString=value)
+        return stored["ARN"]
+
+    def _create_intake_secret(self) -> str:
+        """The intake signing key's secret, holding this stack's key (a plain string, as the
+        template's GenerateSecretString makes it)."""
+        secretsmanager = self.client("secretsmanager")
+        try:
+            return secretsmanager.create_secret(
+                Name=INTAKE_SECRET_NAME, SecretString=self.intake_signing_key
+            )["ARN"]
+        except secretsmanager.exceptions.ResourceExistsException:
+            secretsmanager.put_secret_value(
+                SecretId=INTAKE_SECRET_NAME, SecretString=self.intake_signing_key
+            )
+            return secretsmanager.describe_secret(SecretId=INTAKE_SECRET_NAME)["ARN"]
+
+    def _create_table(self, name: str) -> str:
+        """The shape both tables have, as the template makes them: key `id`, TTL on
+        `expiration` (what Powertools' idempotency utility expects)."""
+        dynamodb = self.client("dynamodb")
+        try:
+            dynamodb.create_table(
+                TableName=name,
+                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        except dynamodb.exceptions.ResourceInUseException:
+            return name
+        dynamodb.update_time_to_live(
+            TableName=name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
+        )
+        return name
+
+    @property
+    def queue_urls(self) -> list[str]:
+        return [
+            self.queue_url,
+            self.dlq_url,
+            self.fifo_queue_url,
+            self.intake_queue_url,
+            self.intake_dlq_url,
+        ]
+
+    def receive_all(
+        self, queue_url: str | None = None, wait_seconds: float = 0.0
+    ) -> list[dict[str, Any]]:
+        """Drains a queue: every message (its body parsed, and as `text`), its attributes, and
+        (FIFO) its group and dedup ids.
+
+        With `wait_seconds`, an empty queue is polled until a first message arrives or the time
+        is up; once messages arrive it is drained and the call returns.
+
+        Bodies on the output queues must be strict JSON
+        (local/stand_ins/strict_json_reader.py) and keep the consumer's contract
+        (local/stand_ins/event_contract.py): one that does not raises NotStrictJson or
+        ContractViolation, so that every test which reads the queue checks it.
+        """
+        url = queue_url or self.queue_url
+        # What the function sends is held to the strictest reader; other queues hold anything.
+        strict = url in (self.queue_url, self.fifo_queue_url)
+        deadline = time.monotonic() + wait_seconds
+        received: list[dict[str, Any]] = []
+        while True:
+            batch = self._receive_batch(url, strict=strict)
+            received += batch
+            if batch:
+                continue
+            if received or time.monotonic() >= deadline:
+                return received
+            time.sleep(0.05)
+
+    def _receive_batch(self, queue_url: str, strict: bool = False) -> list[dict[str, Any]]:
+        sqs = self.client("sqs")
+        messages = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=10,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["All"],
+            VisibilityTimeout=30,
+        ).get("Messages", [])
+        if messages:
+            sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(messages)
+                ],
+            )
+        received = [
+            {
+                "message_id": message["MessageId"],
+                "body": read_strict_json(message["Body"]) if strict else _parsed(message["Body"]),
+                "text": message["Body"],  # as sent: what a signature covers
+                "attributes": {
+                    name: value["StringValue"]
+                    for name, value in message.get("MessageAttributes", {}).items()
+                    if "StringValue" in value
+                },
+                "system": message.get("Attributes", {}),
+            }
+            for message in messages
+        ]
+        if strict:
+            for message in received:
+                check_message(message["body"], message["attributes"])
+        return received
+
+    def purge_all(self) -> None:
+        """Empties every queue by receiving and deleting (PurgeQueue may run once a minute)."""
+        for url in self.queue_urls:
+            while self._receive_batch(url):
+                pass
+
+    def reset(self) -> None:
+        """Empty queues and table, sandboxes back to normal: a clean slate for the next test."""
+        self.purge_all()
+        dynamodb = self.client("dynamodb")
+        for table in (TABLE, PACING_TABLE):
+            for page in dynamodb.get_paginator("scan").paginate(
+                TableName=table, ProjectionExpression="id"
+            ):
+                for item in page["Items"]:
+                    dynamodb.delete_item(TableName=table, Key={"id": item["id"]})
+        self.minimo.reset()
+        self.sales.reset()
+
+
+def _parsed(body: str) -> Any:
+    """Enriched events are JSON; anything else on a queue comes back as the text it is."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Runs the local stack until Ctrl-C.")
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        help=f'also write the environment as JSON: {{"{FUNCTION_ID}": {{...}}}}, as'
+        " `sam local invoke --env-vars` reads it",
+    )
+    args = parser.parse_args()
+    with LocalStack() as stack:
+        env = stack.env(PACING_TABLE=stack.pacing_table_name)  # as deployed: the fleet's pacing
+        for name, value in env.items():
+            # API keys stay out of terminals and scrollback: they are in the env file.
+            hidden = name.endswith("_KEY") and name not in _AWS_ENV
+            print(f"export {name}={'<see --env-file>' if hidden else shlex.quote(value)}")
+        if args.env_file:
+            args.env_file.write_text(json.dumps({FUNCTION_ID: env}, indent=2) + "\n")
+            print(f"# wrote {args.env_file}")
+        print("# local stack running; Ctrl-C stops it", flush=True)
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())  # `kill` stops it cleanly too
+        with suppress(KeyboardInterrupt):
+            stopped.wait()
+
+
+if __name__ == "__main__":
+    main()
