@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from checks.signatures.schemes import AUTO, SCHEMES
 
 RELATIONSHIPS = ("self", "customer", "supplier")
-# `auto` gives a route named after a form tool that tool's scheme (signature_schemes.py).
+# `auto` gives a route named after a form tool that tool's scheme (checks/signatures/schemes.py).
 SIGNATURE_SCHEMES = (AUTO, *SCHEMES)
 # SIGNATURE_ROUTES fixes a route's scheme: `provider=scheme` pairs (no `auto` there).
 ROUTE_SIGNATURE_SCHEMES = SCHEMES
@@ -151,8 +151,8 @@ class Settings:
     max_body_bytes: int = 262_144
     # Queued mode: HTTP webhooks are checked, put on this queue and answered at once.
     intake_queue_url: str | None = None
-    # What signs the webhooks the edge queues (intake_signing.py): a key, for local runs, or
-    # the Secrets Manager secret that holds it, as deployed.
+    # What signs the webhooks the edge queues (intake/queued_signatures.py): a key, for local
+    # runs, or the Secrets Manager secret that holds it, as deployed.
     intake_signing_key: str | None = field(default=None, repr=False)
     intake_signing_secret_arn: str | None = None
 
@@ -163,7 +163,7 @@ class Settings:
 
     @property
     def intake_signing(self) -> bool:
-        """Whether queued webhooks can be signed and checked (intake_signing.py)."""
+        """Whether queued webhooks can be signed and checked (intake/queued_signatures.py)."""
         return bool(self.intake_signing_key or self.intake_signing_secret_arn)
 
     @property

@@ -89,8 +89,8 @@ class LocalStack:
         self.sales = SalesSandbox(self.data["sales"])
         # As Standard Webhooks senders issue them: whsec_ and 24 random bytes in base64.
         self.webhook_secret = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-        # What signs queued webhooks (functions/enrich/intake_signing.py), as the template's
-        # generated secret: 64 letters and digits. The secret `intake_secret_arn` holds it too.
+        # What signs queued webhooks (intake/queued_signatures.py), as the template's generated
+        # secret: 64 letters and digits. The secret `intake_secret_arn` holds it too.
         self.intake_signing_key = secrets.token_hex(32)
         self._moto = MotoServer()  # refuses the characters real SQS refuses
         self._clients: dict[str, Any] = {}

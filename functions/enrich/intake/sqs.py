@@ -12,7 +12,7 @@ deadline. A record that waits for a known time (a pause, the fleet's schedule) c
 visibility timeout set to when that wait ends (record_handback.py): waiting costs no receives.
 
 A record whose body claims to be a queued webhook (queued mode) is one only if the function's
-own HTTP edge signed it (intake_signing.py); otherwise it is an ordinary submission.
+own HTTP edge signed it (queued_signatures.py); otherwise it is an ordinary submission.
 """
 
 from __future__ import annotations
