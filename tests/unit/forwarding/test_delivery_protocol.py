@@ -1,18 +1,17 @@
 """The duplicate-delivery protocol (forwarding/claims.py: claim, send, settle) against DynamoDB
-and SQS as moto's mock_aws plays them: what a second invocation meets, depending on what the
+and SQS on the run's moto server: what a second invocation meets, depending on what the
 first one did. Each DeliveryClaims stands for one invocation, as enrich_and_forward and queued
 mode make them."""
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from checks.delivery import Delivery
 from checks.delivery_ids import DeliveryKey
@@ -21,34 +20,20 @@ from forwarding.ledger import DeliveryLedger
 from forwarding.outcome_log import Unforwarded
 from forwarding.outcomes import Outcome, OutcomeCode
 from forwarding.queue_sender import OutgoingMessage, QueueSender
+from local.stand_ins.stack import TABLE, LocalStack
 from platform_services import aws_calls
 from platform_services.deadlines import Deadline
 from platform_services.observability import Metric
 
-TABLE = "webhook-idempotency"
 SOURCE = {"kind": "http", "route": "/webhooks/tally", "provider": "tally"}
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """DynamoDB and SQS in this process (no local stack): the idempotency table as the
-    template makes it, key `id`."""
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    for name, value in {
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_REGION": "eu-west-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        boto3.client("dynamodb").create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield boto3.client("sqs")
+def aws(stack: LocalStack, function_env: Callable[..., None]) -> Any:
+    """DynamoDB and SQS on the run's moto server, emptied for each test: the idempotency table as
+    the template makes it, key `id`. (moto's in-process mock_aws would reset the server's
+    backends too, which live in this process.)"""
+    return stack.client("sqs")
 
 
 @pytest.fixture
@@ -219,7 +204,7 @@ def test_the_edges_acceptances_and_forwarding_are_separate_records(ledgers):
 
 
 def queue_sender(sqs: Any) -> tuple[QueueSender, str]:
-    url = sqs.create_queue(QueueName="intake")["QueueUrl"]
+    url = sqs.create_queue(QueueName=f"protocol-{uuid.uuid4().hex}")["QueueUrl"]  # its own
     return QueueSender(url, aws_calls.client("sqs", aws_calls.SQS)), url
 
 
