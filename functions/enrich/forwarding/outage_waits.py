@@ -131,8 +131,10 @@ class QueueWaits:
             self._waiting.append((receipt, wait))
             self._keep(delivery, lookups)
             api, failure = outage[0]
-            rate_limited = any(f.deferrable for _, f in failures)  # not to be woken before then
-            wakes = () if rate_limited else tuple(a for a, _ in outage)
+            # Not woken: a rate limit's wait (not before it ends), nor the last hand-back's (it
+            # waits out the window, whatever a flapping API's next answer says).
+            rate_limited = any(f.deferrable for _, f in failures)
+            wakes = () if rate_limited or hand_backs_left <= 1 else tuple(a for a, _ in outage)
             return Waiting(wait, f"{api} {failure.code}", wakes)
         if any(f.deferrable for _, f in failures):
             self._keep(delivery, lookups)

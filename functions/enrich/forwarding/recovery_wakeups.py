@@ -55,6 +55,8 @@ CALL_SECONDS = 1.0  # writing down: each batch's hand-backs keep their time
 WAKE_SECONDS = 3.0  # the wake: reading the slots and the visibility changes
 KEEP_PAST_WAIT_SECONDS = 60
 _GET_BATCH = 100  # keys per BatchGetItem
+# Names, not words: DynamoDB reserves hundreds of words in expressions.
+_NAMES = {"#e": "epoch", "#x": "expiration", "#s": "slots"}
 _CHANGE_BATCH = 10  # entries per ChangeMessageVisibilityBatch
 
 
@@ -104,9 +106,8 @@ class RecoveryWakeups:
         note = dynamodb.update_item(
             TableName=self._table,
             Key={"id": {"S": NOTE_PREFIX + api}},
-            UpdateExpression=(
-                "SET epoch = if_not_exists(epoch, :epoch), expiration = :until ADD slots :one"
-            ),
+            UpdateExpression="SET #e = if_not_exists(#e, :epoch), #x = :until ADD #s :one",
+            ExpressionAttributeNames=_NAMES,
             ExpressionAttributeValues={
                 ":epoch": {"S": secrets.token_hex(8)},
                 ":until": {"N": str(until)},
@@ -146,7 +147,11 @@ class RecoveryWakeups:
             with aws_calls.within(deadline):
                 answer = self._dynamodb().batch_get_item(
                     RequestItems={
-                        self._table: {"Keys": keys, "ProjectionExpression": "id, expiration"}
+                        self._table: {
+                            "Keys": keys,
+                            "ProjectionExpression": "#i, #x",
+                            "ExpressionAttributeNames": {"#i": "id", "#x": "expiration"},
+                        }
                     }
                 )
         except Exception as exc:
@@ -165,7 +170,8 @@ class RecoveryWakeups:
                 note = self._dynamodb().delete_item(
                     TableName=self._table,
                     Key={"id": {"S": NOTE_PREFIX + api}},
-                    ConditionExpression="attribute_exists(id)",
+                    ConditionExpression="attribute_exists(#i)",
+                    ExpressionAttributeNames={"#i": "id"},
                     ReturnValues="ALL_OLD",
                 )["Attributes"]
         except Exception as exc:
