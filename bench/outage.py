@@ -107,7 +107,13 @@ def verdict(results: list[Result]) -> str:
         f" {waited.dead_lettered} dead-lettered"
     )
     if whole and waited.seconds <= target:
-        return f"Target met: {counts}; the last out after {waited.seconds:.1f} s ≤ {target:.1f} s."
+        return (
+            f"Target met: {counts}; the last out after {waited.seconds:.1f} s ≤ {target:.1f} s"
+            f" ({waited.seconds / (OUTAGE_SECONDS + floor):.2f} x (20 s + the floor)). The records"
+            " waiting for Minimo are woken as soon as it answers again, in whichever container"
+            " sees it first, rather than each waiting out its backoff"
+            " ([outage-waits.md](outage-waits.md#woken-when-the-api-answers-again))."
+        )
     late = waited.seconds - target
     return (
         f"Target not met: {counts}, but the last out after {waited.seconds:.1f} s, {late:.1f} s"

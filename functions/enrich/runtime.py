@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from checks.email_extraction import EmailFinder
 from forwarding.queue_sender import QueueSender
+from forwarding.recovery_wakeups import RecoveryWakeups
 from intake.queued_signatures import IntakeSigning
 from lookups import http_session, sales_client
 from lookups.cache import LookupCache
@@ -48,6 +49,8 @@ class Runtime:
     sqs: Any = field(default=None, repr=False)  # the SQS client (intake hand-backs use it too)
     # With IDEMPOTENCY_TABLE: what one API answered for a record waiting for the other.
     answers: PartialAnswers | None = None
+    # With IDEMPOTENCY_TABLE: records waiting out an outage, woken when their API answers again.
+    wakeups: RecoveryWakeups | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
@@ -120,6 +123,11 @@ class Runtime:
             sqs=sqs,
             answers=(
                 PartialAnswers(settings.idempotency_table) if settings.idempotency_table else None
+            ),
+            wakeups=(
+                RecoveryWakeups(settings.idempotency_table, sqs)
+                if settings.idempotency_table
+                else None
             ),
         )
 

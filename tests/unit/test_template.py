@@ -1218,10 +1218,11 @@ def test_the_retry_window_and_the_receive_count_reach_the_function(deployed):
     assert parameters["IntakeMaxReceiveCount"]["Default"] == 5
 
 
-def test_the_dashboard_shows_records_waiting_and_the_oldest(deployed):
+def test_the_dashboard_shows_records_waiting_woken_and_the_oldest(deployed):
     body = deployed["everything-standard"]["Resources"]["Dashboard"]["Properties"]
     text = json.dumps(body["DashboardBody"])
-    for metric in ("RecordsWaiting", "OldestWaitingAge", "ApproximateAgeOfOldestMessage"):
+    waiting = ("RecordsWaiting", "RecordsWoken", "OldestWaitingAge")
+    for metric in (*waiting, "ApproximateAgeOfOldestMessage"):
         assert metric in text, metric
 
 

@@ -45,12 +45,14 @@ from runtime import Runtime
 # Keeping and forgetting answers must leave the batch's hand-backs their time.
 STORE_CALL_SECONDS = 1.0
 KEEP_PAST_WINDOW_SECONDS = 60 * 60
+_ANSWERED = ("found", "not_found")
 
 
 @dataclass(frozen=True, slots=True)
 class Waiting:
     seconds: float  # until its next try
     why: str  # what it waits for: `<api> <code>`, or `time`
+    outage: tuple[str, ...] = ()  # the failing APIs, when it may be woken as one answers again
 
 
 class QueueWaits:
@@ -67,6 +69,8 @@ class QueueWaits:
     ) -> None:
         self._enricher = runtime.enricher
         self._answers = runtime.answers
+        self._wakeups = runtime.wakeups
+        self._answered: set[str] = set()  # APIs that answered a request (not from a cache)
         self._window = runtime.settings.lookup_retry_window_seconds
         self._receives = runtime.settings.intake_max_receive_count
         self._receipts = receipts
@@ -105,6 +109,9 @@ class QueueWaits:
     def wait_for(self, delivery: Delivery, lookups: Lookups) -> Waiting | None:
         """How long the record waits before its next try; None: it goes out now."""
         failures = [(api, r.error) for api, r, _ in lookups.answers() if r.error is not None]
+        self._answered.update(
+            api for api, r, cached in lookups.answers() if r.status in _ANSWERED and not cached
+        )
         if not failures or any(not (f.transient or f.deferrable) for _, f in failures):
             return None  # answered, or waiting cannot mend it
         receipt = self.receipt(delivery)
@@ -124,14 +131,22 @@ class QueueWaits:
             self._waiting.append((receipt, wait))
             self._keep(delivery, lookups)
             api, failure = outage[0]
-            return Waiting(wait, f"{api} {failure.code}")
+            # Not woken: a rate limit's wait (not before it ends), nor the last hand-back's (it
+            # waits out the window, whatever a flapping API's next answer says).
+            rate_limited = any(f.deferrable for _, f in failures)
+            wakes = () if rate_limited or hand_backs_left <= 1 else tuple(a for a, _ in outage)
+            return Waiting(wait, f"{api} {failure.code}", wakes)
         if any(f.deferrable for _, f in failures):
             self._keep(delivery, lookups)
             return Waiting(self._enricher.wait_for(lookups), waits_for(lookups))
         return None  # LOOKUP_RETRY_WINDOW_SECONDS=0: an outage's failure goes out at once
 
     def settle(self, outcomes: Mapping[DeliveryKey, Outcome], answer_by: Deadline) -> None:
-        """Keeps the answers of the records handed back; forgets those of the records sent."""
+        """Wakes the records waiting for an API that answered (recovery_wakeups.py); keeps the
+        answers of the records handed back; forgets those of the records sent."""
+        if self._wakeups is not None and self._answered:
+            redelivered = any(r.receive_count > 1 for r in self._receipts.values())
+            self._wakeups.after_lookups(self._answered, redelivered, answer_by)
         if self._answers is None:
             return
         deadline = _capped(answer_by)

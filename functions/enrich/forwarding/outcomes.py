@@ -53,6 +53,8 @@ class Outcome:
     # HANDED_BACK for a known wait (a rate limit, the fleet's schedule): seconds until it is
     # worth trying again, what its queue keeps it for; None: the queue's own visibility timeout.
     wait: float | None = None
+    # The APIs whose outage it waits out: woken when one answers again (recovery_wakeups.py).
+    outage: tuple[str, ...] = ()
 
     @property
     def forwarded(self) -> bool:

@@ -158,7 +158,7 @@ class _Forwarding:
         for delivery in self._by_email[email]:
             waiting = self._waits.wait_for(delivery, found) if self._waits and found else None
             if waiting is not None:  # its queue keeps it until its next try
-                self._hand_back(delivery, waiting.why, wait=waiting.seconds)
+                self._hand_back(delivery, waiting.why, waiting.seconds, waiting.outage)
                 continue
             event = enriched_event(delivery, found, self._runtime.settings.relationship_precedence)
             self._batches.add(delivery, event, fifo=self._runtime.settings.fifo_queue)
@@ -170,8 +170,12 @@ class _Forwarding:
     def _urgent(self, email: str) -> bool:
         return any(self._last_receive(d) for d in self._by_email[email])
 
-    def _hand_back(self, delivery: Delivery, why: str, wait: float | None = None) -> None:
-        handed_back = Outcome(delivery.event_id, None, OutcomeCode.HANDED_BACK, wait=wait)
+    def _hand_back(
+        self, delivery: Delivery, why: str, wait: float | None = None, outage: tuple[str, ...] = ()
+    ) -> None:
+        handed_back = Outcome(
+            delivery.event_id, None, OutcomeCode.HANDED_BACK, wait=wait, outage=outage
+        )
         self._outcomes[delivery.key] = handed_back
         self._unforwarded.hand_back(delivery, why)
 

@@ -119,6 +119,8 @@ def _hand_back(
             logger.warning("records handed back to a queue with no usable ARN")
             continue
         record_handback.hand_back(runtime.sqs, queue, waits, deadline)
+        if runtime.wakeups is not None:  # those waiting out an outage: woken when it ends
+            runtime.wakeups.remember(queue, waits, outcomes, deadline)
 
 
 def sqs_records(event: dict[str, Any]) -> list[SQSRecord]:

@@ -50,6 +50,8 @@ class Metric(StrEnum):
     # the queue) of the oldest of them, per batch (outage_waits.py).
     RECORDS_WAITING = "RecordsWaiting"
     OLDEST_WAITING_AGE = "OldestWaitingAge"
+    # Waiting records made visible at once because their API answered again (recovery_wakeups.py).
+    RECORDS_WOKEN = "RecordsWoken"
 
 
 # One count per enrichment status: EventsEnriched, EventsNotFound, EventsPartial, EventsNoEmail.
