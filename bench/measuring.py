@@ -21,9 +21,23 @@ from local.stand_ins.stack import FUNCTION_ID
 ROOT = Path(__file__).resolve().parents[1]
 
 
+class Timing(float):
+    """The median of repeated runs, which remembers the fastest and the slowest: one number on a
+    shared machine says little without its spread."""
+
+    low: float
+    high: float
+    runs: int
+
+    def __new__(cls, samples: list[float]) -> Timing:
+        timing = super().__new__(cls, statistics.median(samples))
+        timing.low, timing.high, timing.runs = min(samples), max(samples), len(samples)
+        return timing
+
+
 def median(
     runs: int, action: Callable[[], Any], timed: bool = True, before: Callable[[], Any] = list
-) -> float:
+) -> Timing:
     samples = []
     for _ in range(runs):
         before()
@@ -33,7 +47,7 @@ def median(
             samples.append(time.perf_counter() - started)
         else:
             samples.append(action())
-    return statistics.median(samples)
+    return Timing(samples)
 
 
 def cold_path_in_a_fresh_process(kind: str) -> dict[str, float]:

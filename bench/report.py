@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import webhook_modes
+from bench.measuring import Timing
 
 COMMAND = "make bench"
 
@@ -24,7 +25,12 @@ class Row:
 
 
 def ms(seconds: float, digits: int = 0) -> str:
-    return f"{seconds * 1000:,.{digits}f} ms"
+    """Milliseconds; a median of repeated runs with its min-max and the number of runs."""
+    text = f"{seconds * 1000:,.{digits}f} ms"
+    if isinstance(seconds, Timing) and seconds.runs > 1:
+        low, high = seconds.low * 1000, seconds.high * 1000
+        text += f" ({low:,.{digits}f}-{high:,.{digits}f}, {seconds.runs} runs)"
+    return text
 
 
 def yes(met: bool) -> str:
@@ -45,7 +51,7 @@ def table(rows: list[Row], header: bool = True) -> str:
     return "\n".join(lines)
 
 
-def page(rows: list[Row], notes: list[str], quick: bool, cost_table: str) -> str:
+def page(rows: list[Row], notes: list[str], quick: bool, cost_table: str, minutes: float) -> str:
     cpu = next(
         (line.split(":", 1)[1].strip() for line in _cpuinfo() if line.startswith("model name")),
         platform.processor() or "unknown CPU",
@@ -58,10 +64,11 @@ Produced by `{COMMAND}` (`python -m bench.run --write docs/benchmarks.md{flags}`
 {datetime.now(UTC):%Y-%m-%d}: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()},
 {platform.system()} {platform.machine()}. The handler is the real one, in this process, against
 the local stack in another process (sandbox APIs over HTTP on 127.0.0.1, moto's server for SQS),
-with latency injected into both sandbox APIs. Times are medians of repeated runs; every run uses
-fresh email addresses so that only scenario (c) can hit the cache. The baseline
-(`bench/baseline.py`) does the naive thing: one event at a time, Minimo, then the sales API, then
-`SendMessage`, a new connection per request.
+with latency injected into both sandbox APIs. Times are medians of repeated runs, the fastest and
+the slowest run and the number of runs in brackets (min-max, runs); every run uses fresh email
+addresses so that only scenario (c) can hit the cache. The run took {minutes:.0f} minutes. The
+baseline (`bench/baseline.py`) does the naive thing: one event at a time, Minimo, then the sales
+API, then `SendMessage`, a new connection per request.
 
 {table(rows)}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,6 +50,7 @@ def main() -> int:
         "--only", help="run only these scenarios, by letter (e.g. f,g); the report is partial"
     )
     args = parser.parse_args()
+    started = time.monotonic()
     with stack_process() as env:
         os.environ.update(env)
         os.environ["LOG_LEVEL"] = "INFO"  # as deployed: one log line per event is part of the cost
@@ -64,13 +66,15 @@ def main() -> int:
     cost_table = bench.cost_table
     if cost_table and bench.fleet_results:
         cost_table += fleet_report.cost_note(bench.fleet_results)
-    report = page(rows, bench.notes, quick=args.quick, cost_table=cost_table)
+    minutes = (time.monotonic() - started) / 60
+    report = page(rows, bench.notes, quick=args.quick, cost_table=cost_table, minutes=minutes)
     if bench.fleet_results:
         report += "\n" + fleet_report.section(bench.fleet_results)
     if args.write:
         args.write.parent.mkdir(parents=True, exist_ok=True)
         args.write.write_text(report + kept_sections(args.write))
         print(f"\nwritten to {args.write}")
+    print(f"make bench took {minutes:.0f} minutes")
     return 0
 
 
