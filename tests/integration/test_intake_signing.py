@@ -13,7 +13,7 @@ import pytest
 from intake.queued_webhooks import SCHEMA
 from local.stand_ins.lambda_events import http_api_event, sqs_record
 from local.stand_ins.sqs_event_source import SqsEventSource
-from local.stand_ins.stack import INTAKE_VISIBILITY_SECONDS
+from local.stand_ins.stack_resources import INTAKE_VISIBILITY_SECONDS
 from tests import signing
 
 EMAIL = "customer@example.com"
