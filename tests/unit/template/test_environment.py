@@ -32,12 +32,10 @@ def documented_variables() -> set[str]:
 
 
 def settings_variables(known: set[str]) -> set[str]:
-    """ALL_CAPS string literals in settings.py that name a known or a Powertools variable."""
-    path = FUNCTION_DIR / "settings.py"
-    if not path.exists():
-        return set()
+    """ALL_CAPS string literals in settings/ that name a known or a Powertools variable."""
     literals = {
         node.value
+        for path in (FUNCTION_DIR / "settings").glob("*.py")
         for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, ast.Constant)
         and isinstance(node.value, str)
