@@ -24,18 +24,17 @@ from local.stand_ins.lambda_events import (
 )
 from tests import signing
 from tests.integration.fuzzing.documented_answers import DOCUMENTED_HERE, drain
+from tests.integration.fuzzing.event_shape_strategies import odd_shapes, queued_claims
 from tests.integration.fuzzing.fuzz_budget import FUZZ, examples
-from tests.integration.fuzzing.request_strategies import bodies, json_values
-from tests.wire_strategies import (
+from tests.integration.fuzzing.json_text_strategies import (
     EMAIL,
     Refused,
     held_to_policy,
     json_documents,
     json_object_documents,
-    odd_shapes,
-    queued_claims,
     reference_reading,
 )
+from tests.integration.fuzzing.request_strategies import bodies, json_values
 
 # The recursive strategies' own repr is long; Hypothesis warns when it builds it for a report.
 # Thousands of hypothesis examples through the handler: left out of `make test-fast`.

@@ -17,12 +17,12 @@ from local.stand_ins.lambda_events import (
 )
 from tests.integration.fuzzing.documented_answers import drain
 from tests.integration.fuzzing.fuzz_budget import FUZZ, examples
-from tests.wire_strategies import (
-    EMAIL,
+from tests.integration.fuzzing.header_value_strategies import (
     rate_limit_values,
     receipt_attribute_values,
     retry_after_values,
 )
+from tests.integration.fuzzing.json_text_strategies import EMAIL
 
 # The recursive strategies' own repr is long; Hypothesis warns when it builds it for a report.
 # Thousands of hypothesis examples through the handler: left out of `make test-fast`.

@@ -1,7 +1,7 @@
-"""The wire space of tests/wire_strategies.py through the handler: hand-written JSON (lone
-surrogates, `\\u0000`, 1e400, nesting around the limit, duplicate keys), multipart with its own
-part headers, charsets and malformations, and base64 variants each get the answer the policy's
-reference reading gives."""
+"""The wire space through the handler (json_text_strategies.py, body_encoding_strategies.py):
+hand-written JSON (lone surrogates, `\\u0000`, 1e400, nesting around the limit, duplicate keys),
+multipart with its own part headers, charsets and malformations, and base64 variants each get
+the answer the policy's reference reading gives."""
 
 from __future__ import annotations
 
@@ -14,13 +14,12 @@ from hypothesis import strategies as st
 from local.stand_ins.lambda_events import (
     http_api_event,
 )
+from tests.integration.fuzzing.body_encoding_strategies import base64_variants, multipart_bodies
 from tests.integration.fuzzing.documented_answers import HTTP_BUILDERS, assert_http_answer
 from tests.integration.fuzzing.fuzz_budget import FUZZ, examples
-from tests.wire_strategies import (
+from tests.integration.fuzzing.json_text_strategies import (
     Refused,
-    base64_variants,
     json_documents,
-    multipart_bodies,
     reference_reading,
 )
 
