@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -40,13 +41,18 @@ def test_the_secret(deployed):
     assert variables["API_KEYS_SECRET_ARN"] == {"Ref": "ApiKeysSecretArn"}
 
 
-def test_the_idempotency_table(everything):
-    table = everything["Resources"]["IdempotencyTable"]["Properties"]
+def assert_the_shape_both_tables_have(table: dict[str, Any]) -> None:
+    """Key `id`, TTL on `expiration` (what Powertools' idempotency utility expects), encrypted."""
     assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     assert table["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
     assert table["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_the_idempotency_table(everything):
+    table = everything["Resources"]["IdempotencyTable"]["Properties"]
+    assert_the_shape_both_tables_have(table)
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
 
 
@@ -54,11 +60,7 @@ def test_the_idempotency_table(everything):
 def test_the_pacing_table_is_the_idempotency_tables_shape_and_paces_the_fleet(deployed, parameters):
     template = deployed[parameters]
     table = template["Resources"]["PacingTable"]["Properties"]
-    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
-    assert table["AttributeDefinitions"] == [{"AttributeName": "id", "AttributeType": "S"}]
-    assert table["BillingMode"] == "PAY_PER_REQUEST"
-    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
-    assert table["SSESpecification"] == {"SSEEnabled": True}
+    assert_the_shape_both_tables_have(table)
     variables = template["Resources"]["EnrichFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["PACING_TABLE"] == {"Ref": "PacingTable"}
 

@@ -70,6 +70,28 @@ def test_signature_checks_are_on_unless_a_parameter_turns_them_off(sam_template,
     assert settings.signature_routes == ()
 
 
+def assert_the_template_and_the_function_agree(
+    sam_template: dict[str, Any],
+    parameter: str,
+    variable: str,
+    value: str,
+    template_accepts: bool,
+    function_accepts: bool,
+) -> None:
+    """The parameter's AllowedPattern takes `value` or not, and the function starts with it or
+    refuses it naming the variable, as expected."""
+    from settings import ConfigurationError, Settings
+
+    pattern = sam_template["Parameters"][parameter]["AllowedPattern"]
+    assert bool(re.fullmatch(pattern, value)) is template_accepts
+    env = {"OUTPUT_QUEUE_URL": "q", "SALES_API_BASE_URL": "s", variable: value}
+    if function_accepts:
+        Settings.from_env(env)
+    else:
+        with pytest.raises(ConfigurationError, match=variable):
+            Settings.from_env(env)
+
+
 @pytest.mark.parametrize(
     ("value", "template_accepts", "function_accepts"),
     [
@@ -86,16 +108,14 @@ def test_signature_routes_parameter_agrees_with_the_function(
     sam_template, value, template_accepts, function_accepts
 ):
     """Nothing CloudFormation accepts for SignatureRoutes stops the function, but a duplicate."""
-    from settings import ConfigurationError, Settings
-
-    pattern = sam_template["Parameters"]["SignatureRoutes"]["AllowedPattern"]
-    assert bool(re.fullmatch(pattern, value)) is template_accepts
-    env = {"OUTPUT_QUEUE_URL": "q", "SALES_API_BASE_URL": "s", "SIGNATURE_ROUTES": value}
-    if function_accepts:
-        Settings.from_env(env)
-    else:
-        with pytest.raises(ConfigurationError, match="SIGNATURE_ROUTES"):
-            Settings.from_env(env)
+    assert_the_template_and_the_function_agree(
+        sam_template,
+        "SignatureRoutes",
+        "SIGNATURE_ROUTES",
+        value,
+        template_accepts,
+        function_accepts,
+    )
 
 
 def test_the_template_offers_every_scheme_the_function_knows(sam_template):
@@ -124,16 +144,14 @@ def test_the_template_offers_every_scheme_the_function_knows(sam_template):
 def test_webhook_base_url_parameter_agrees_with_the_function(
     sam_template, deployed, value, template_accepts, function_accepts
 ):
-    from settings import ConfigurationError, Settings
-
-    pattern = sam_template["Parameters"]["WebhookBaseUrl"]["AllowedPattern"]
-    assert bool(re.fullmatch(pattern, value)) is template_accepts
-    env = {"OUTPUT_QUEUE_URL": "q", "SALES_API_BASE_URL": "s", "WEBHOOK_BASE_URL": value}
-    if function_accepts:
-        Settings.from_env(env)
-    else:
-        with pytest.raises(ConfigurationError, match="WEBHOOK_BASE_URL"):
-            Settings.from_env(env)
+    assert_the_template_and_the_function_agree(
+        sam_template,
+        "WebhookBaseUrl",
+        "WEBHOOK_BASE_URL",
+        value,
+        template_accepts,
+        function_accepts,
+    )
     for template in deployed.values():
         variables = template["Resources"]["EnrichFunction"]["Properties"]["Environment"]
         assert variables["Variables"]["WEBHOOK_BASE_URL"] == {"Ref": "WebhookBaseUrl"}
