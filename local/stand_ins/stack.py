@@ -191,7 +191,13 @@ class LocalStack(StackResources, QueueReader):
 
     def reset(self) -> None:
         """Empty queues and table, sandboxes back to normal: a clean slate for the next test."""
-        self.purge_all()
+        sqs = self.client("sqs")
+        try:
+            self.purge_all()
+        except sqs.exceptions.QueueDoesNotExist:
+            # moto keeps its state per process, and a mock_aws started in this process (the
+            # delivery protocol's unit tests) wipes it: the stack makes its resources again.
+            self._create_resources()
         dynamodb = self.client("dynamodb")
         for table in (TABLE, PACING_TABLE):
             for page in dynamodb.get_paginator("scan").paginate(
