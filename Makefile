@@ -54,9 +54,9 @@ test: install $(LAMBDA_RUNTIME)/.installed ## run the whole test suite
 test-fast: install ## the unit tests and the fast functional tier (under a minute)
 	$(PY) -m pytest -m "not slow" -p no:cacheprovider -q
 
-# FUZZ_SCALE multiplies every hypothesis count in test_fuzzing.py: 3,950 examples × 4 = 15,800.
-fuzz: install ## the fuzz suite at 15,800 examples (make test runs 3,950)
-	FUZZ_SCALE=4 $(PY) -m pytest tests/integration/test_fuzzing.py -p no:cacheprovider --hypothesis-show-statistics
+# FUZZ_SCALE multiplies every hypothesis count in tests/integration/fuzzing/: 4,030 examples × 4 = 16,120.
+fuzz: install ## the fuzz suite at 16,120 examples (make test runs 4,030)
+	FUZZ_SCALE=4 $(PY) -m pytest tests/integration/fuzzing -p no:cacheprovider --hypothesis-show-statistics
 
 bench: install ## benchmarks against a naive baseline (WRITE=1 also rewrites docs/benchmarks.md)
 	$(PY) -m bench.run --write $(if $(WRITE),docs/benchmarks.md,bench/results/benchmarks.md)

@@ -14,7 +14,7 @@ from local.commands.invoker import load_handler
 from local.stand_ins.lambda_context import LambdaContextStub
 from local.stand_ins.lambda_events import http_api_event
 from local.stand_ins.sandbox_control import SandboxControl
-from local.stand_ins.stack import INTAKE_QUEUE
+from local.stand_ins.stack_resources import INTAKE_QUEUE
 
 
 class BenchStack:

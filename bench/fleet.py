@@ -28,7 +28,7 @@ import boto3
 
 from bench.fleet_report import Result, busiest_second, section, summary, table, write_section
 from local.stand_ins.sandbox_control import SandboxControl
-from local.stand_ins.stack import INTAKE_DLQ, INTAKE_QUEUE, PACING_TABLE
+from local.stand_ins.stack_resources import INTAKE_DLQ, INTAKE_QUEUE, PACING_TABLE
 
 ROOT = Path(__file__).resolve().parents[1]
 _PLATFORM_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH", "SYSTEMROOT")

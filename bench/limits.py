@@ -32,7 +32,7 @@ from bench.measuring import stack_process
 from local.commands.invoker import load_handler
 from local.stand_ins.lambda_context import LambdaContextStub
 from local.stand_ins.lambda_events import eventbridge_event, http_api_event, sqs_record
-from local.stand_ins.stack import INTAKE_QUEUE
+from local.stand_ins.stack_resources import INTAKE_QUEUE
 
 COMMAND = "python -m bench.limits --write docs/benchmarks.md"
 START, END = "<!-- bench.limits -->", "<!-- /bench.limits -->"
@@ -184,7 +184,7 @@ def refusal_memory(handler: Any, env: dict[str, str]) -> list[str]:
 
 
 def batch_budget(handler: Any, env: dict[str, str]) -> list[str]:
-    from local.stand_ins.stack import TABLE
+    from local.stand_ins.stack_resources import TABLE
 
     rows = []
     with _variables({"IDEMPOTENCY_TABLE": TABLE, "LOOKUP_CACHE_TTL_SECONDS": "0"}):

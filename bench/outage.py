@@ -17,7 +17,11 @@ from pathlib import Path
 
 from bench.fleet import Fleet, Run
 from bench.fleet_report import Result
-from local.stand_ins.stack import INTAKE_MAX_RECEIVE_COUNT, INTAKE_VISIBILITY_SECONDS, TABLE
+from local.stand_ins.stack_resources import (
+    INTAKE_MAX_RECEIVE_COUNT,
+    INTAKE_VISIBILITY_SECONDS,
+    TABLE,
+)
 
 START, END = "<!-- bench.outage -->", "<!-- /bench.outage -->"
 OUTAGE_SECONDS = 20.0

@@ -12,7 +12,7 @@ The folders are the way an event travels:
     forwarding/   the enriched event onto the queue, each delivery once
     platform_services/   AWS calls, deadlines, keys, logs, metrics, traces
 
-runtime.py builds the parts once per container (settings.py reads the configuration). An
+runtime.py builds the parts once per container (settings/ reads the configuration). An
 invocation with too little time left to start is answered at once (intake/early_answers.py).
 """
 

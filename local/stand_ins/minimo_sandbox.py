@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+from local.stand_ins.sandbox_messages import ApiRequest, ApiResponse, is_email
 from local.stand_ins.sandbox_rate_limit import RateLimitSettings
-from local.stand_ins.sandbox_server import ApiRequest, ApiResponse, SandboxServer, is_email
+from local.stand_ins.sandbox_server import SandboxServer
 
 PREFIX = "/public/v1/contacts/by-email/"
 # What a fault step with only a status answers, coded as Minimo codes its errors.

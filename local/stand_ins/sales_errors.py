@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from local.stand_ins.sandbox_server import ApiResponse
+from local.stand_ins.sandbox_messages import ApiResponse
 
 # shared/errors/api_error.go: IsTransientError.
 TRANSIENT_CODES = frozenset(

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from local.stand_ins.sales_requests import PATH, request_fingerprint
-from local.stand_ins.sandbox_server import ApiRequest, ApiResponse
+from local.stand_ins.sandbox_messages import ApiRequest, ApiResponse
 
 MAX_IDEMPOTENCY_KEY_CHARS = 255  # OpenMRP's conventions; the gateway's check was not found
 

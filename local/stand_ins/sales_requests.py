@@ -9,7 +9,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qsl
 
-from local.stand_ins.sandbox_server import ApiRequest, ApiResponse
+from local.stand_ins.sandbox_messages import ApiRequest, ApiResponse
 
 PATH = "/v1/sales/contacts/actions/find-by-email"
 RELATIONSHIPS = ("customer", "supplier", "self")

@@ -37,15 +37,10 @@ from local.stand_ins.sales_requests import (
     json_type,
     relationship_values,
 )
+from local.stand_ins.sandbox_control_routes import CONTROL_ROUTES, ControlRoute
+from local.stand_ins.sandbox_messages import ApiRequest, ApiResponse, is_email
 from local.stand_ins.sandbox_rate_limit import RateLimitSettings
-from local.stand_ins.sandbox_server import (
-    CONTROL_ROUTES,
-    ApiRequest,
-    ApiResponse,
-    ControlRoute,
-    SandboxServer,
-    is_email,
-)
+from local.stand_ins.sandbox_server import SandboxServer
 
 # shared/version/version.go; the TypeScript SDK pins the newest, the Go SDK preview.5.
 SUPPORTED_VERSIONS = tuple(f"1.0.forge-preview.{n}" for n in range(8, 0, -1))

@@ -22,7 +22,6 @@ import secrets
 import shlex
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -30,29 +29,20 @@ from typing import Any, ClassVar
 
 import boto3
 
-from local.stand_ins.event_contract import check_message
 from local.stand_ins.minimo_sandbox import MinimoSandbox
 from local.stand_ins.moto_server import MotoServer
 from local.stand_ins.sales_sandbox import SalesSandbox
 from local.stand_ins.sandbox_control import SandboxControl
-from local.stand_ins.strict_json_reader import read_strict_json
+from local.stand_ins.stack_queues import QueueReader
+from local.stand_ins.stack_resources import (
+    INTAKE_MAX_RECEIVE_COUNT,
+    PACING_TABLE,
+    REGION,
+    TABLE,
+    StackResources,
+)
 
-REGION = "eu-west-1"
 DATA_FILE = Path(__file__).with_name("sandbox_data.json")
-QUEUE = "enriched-events"
-DLQ = "enriched-events-dlq"
-FIFO_QUEUE = "enriched-events.fifo"
-INTAKE_QUEUE = "webhook-intake"
-INTAKE_DLQ = "webhook-intake-dlq"
-# The template's intake queue waits 120 s before a failed record comes back; locally, 10 s.
-INTAKE_VISIBILITY_SECONDS = 10
-# As the template's (IntakeMaxReceiveCount): the function's INTAKE_MAX_RECEIVE_COUNT is the
-# intake queue's maxReceiveCount, so that a record's last receive is known (outage_waits.py).
-INTAKE_MAX_RECEIVE_COUNT = 5
-SECRET_NAME = "webhook-enrichment/api-keys"  # noqa: S105 - a name, not a secret
-INTAKE_SECRET_NAME = "webhook-enrichment/intake-signing-key"  # noqa: S105 - a name
-TABLE = "webhook-idempotency"
-PACING_TABLE = "webhook-pacing"  # the fleet's request schedules (PACING_TABLE)
 FUNCTION_ID = "EnrichFunction"  # the function's logical ID in template.yaml
 _AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -62,7 +52,7 @@ _AWS_ENV = {
 }
 
 
-class LocalStack:
+class LocalStack(StackResources, QueueReader):
     """Attributes once started: moto_url; minimo and sales (the sandboxes, driven in-process) and
     minimo_control / sales_control (the same over HTTP); queue_url, dlq_url, fifo_queue_url,
     intake_queue_url, intake_dlq_url, secret_arn, intake_secret_arn, table_name,
@@ -199,172 +189,15 @@ class LocalStack:
             )
         return self._clients[service]
 
-    def _create_resources(self) -> None:
-        sqs = self.client("sqs")
-        self.dlq_url = sqs.create_queue(QueueName=DLQ)["QueueUrl"]
-        dlq_arn = sqs.get_queue_attributes(QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])
-        redrive = {"deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"], "maxReceiveCount": 5}
-        self.queue_url = sqs.create_queue(
-            QueueName=QUEUE, Attributes={"RedrivePolicy": json.dumps(redrive)}
-        )["QueueUrl"]
-        self.fifo_queue_url = sqs.create_queue(
-            QueueName=FIFO_QUEUE,
-            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"},
-        )["QueueUrl"]
-        self.intake_dlq_url = sqs.create_queue(QueueName=INTAKE_DLQ)["QueueUrl"]
-        intake_dlq_arn = sqs.get_queue_attributes(
-            QueueUrl=self.intake_dlq_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
-        self.intake_queue_url = sqs.create_queue(
-            QueueName=INTAKE_QUEUE,
-            Attributes={
-                "VisibilityTimeout": str(INTAKE_VISIBILITY_SECONDS),
-                "RedrivePolicy": json.dumps(
-                    {
-                        "deadLetterTargetArn": intake_dlq_arn,
-                        "maxReceiveCount": INTAKE_MAX_RECEIVE_COUNT,
-                    }
-                ),
-            },
-        )["QueueUrl"]
-        self.secret_arn = self._create_secret()
-        self.intake_secret_arn = self._create_intake_secret()
-        self.table_name = self._create_table(TABLE)
-        self.pacing_table_name = self._create_table(PACING_TABLE)
-
-    def _create_secret(self) -> str:
-        """An existing secret that holds this stack's API keys keeps its webhook secret, so that
-        the stack which made it (see the class docstring) goes on verifying signatures."""
-        secretsmanager = self.client("secretsmanager")
-        keys = {"minimo_api_key": self.minimo_api_key, "sales_api_key": self.sales_api_key}
-        try:
-            value = json.dumps({**keys, "webhook_secret": self.webhook_secret})
-            return secretsmanager.create_secret(Name=SECRET_NAME, SecretString=value)["ARN"]
-        except secretsmanager.exceptions.ResourceExistsException:
-            stored = secretsmanager.get_secret_value(SecretId=SECRET_NAME)
-        existing = json.loads(stored["SecretString"])
-        if existing.get("webhook_secret") and all(existing.get(k) == v for k, v in keys.items()):
-            self.webhook_secret = existing["webhook_secret"]
-        else:
-            secretsmanager.put_secret_value(SecretId=SECRET_NAME, SecretString=value)
-        return stored["ARN"]
-
-    def _create_intake_secret(self) -> str:
-        """The intake signing key's secret, holding this stack's key (a plain string, as the
-        template's GenerateSecretString makes it)."""
-        secretsmanager = self.client("secretsmanager")
-        try:
-            return secretsmanager.create_secret(
-                Name=INTAKE_SECRET_NAME, SecretString=self.intake_signing_key
-            )["ARN"]
-        except secretsmanager.exceptions.ResourceExistsException:
-            secretsmanager.put_secret_value(
-                SecretId=INTAKE_SECRET_NAME, SecretString=self.intake_signing_key
-            )
-            return secretsmanager.describe_secret(SecretId=INTAKE_SECRET_NAME)["ARN"]
-
-    def _create_table(self, name: str) -> str:
-        """The shape both tables have, as the template makes them: key `id`, TTL on
-        `expiration` (what Powertools' idempotency utility expects)."""
-        dynamodb = self.client("dynamodb")
-        try:
-            dynamodb.create_table(
-                TableName=name,
-                KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        except dynamodb.exceptions.ResourceInUseException:
-            return name
-        dynamodb.update_time_to_live(
-            TableName=name,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
-        )
-        return name
-
-    @property
-    def queue_urls(self) -> list[str]:
-        return [
-            self.queue_url,
-            self.dlq_url,
-            self.fifo_queue_url,
-            self.intake_queue_url,
-            self.intake_dlq_url,
-        ]
-
-    def receive_all(
-        self, queue_url: str | None = None, wait_seconds: float = 0.0
-    ) -> list[dict[str, Any]]:
-        """Drains a queue: every message (its body parsed, and as `text`), its attributes, and
-        (FIFO) its group and dedup ids.
-
-        With `wait_seconds`, an empty queue is polled until a first message arrives or the time
-        is up; once messages arrive it is drained and the call returns.
-
-        Bodies on the output queues must be strict JSON
-        (local/stand_ins/strict_json_reader.py) and keep the consumer's contract
-        (local/stand_ins/event_contract.py): one that does not raises NotStrictJson or
-        ContractViolation, so that every test which reads the queue checks it.
-        """
-        url = queue_url or self.queue_url
-        # What the function sends is held to the strictest reader; other queues hold anything.
-        strict = url in (self.queue_url, self.fifo_queue_url)
-        deadline = time.monotonic() + wait_seconds
-        received: list[dict[str, Any]] = []
-        while True:
-            batch = self._receive_batch(url, strict=strict)
-            received += batch
-            if batch:
-                continue
-            if received or time.monotonic() >= deadline:
-                return received
-            time.sleep(0.05)
-
-    def _receive_batch(self, queue_url: str, strict: bool = False) -> list[dict[str, Any]]:
-        sqs = self.client("sqs")
-        messages = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=10,
-            MessageAttributeNames=["All"],
-            MessageSystemAttributeNames=["All"],
-            VisibilityTimeout=30,
-        ).get("Messages", [])
-        if messages:
-            sqs.delete_message_batch(
-                QueueUrl=queue_url,
-                Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
-                    for i, m in enumerate(messages)
-                ],
-            )
-        received = [
-            {
-                "message_id": message["MessageId"],
-                "body": read_strict_json(message["Body"]) if strict else _parsed(message["Body"]),
-                "text": message["Body"],  # as sent: what a signature covers
-                "attributes": {
-                    name: value["StringValue"]
-                    for name, value in message.get("MessageAttributes", {}).items()
-                    if "StringValue" in value
-                },
-                "system": message.get("Attributes", {}),
-            }
-            for message in messages
-        ]
-        if strict:
-            for message in received:
-                check_message(message["body"], message["attributes"])
-        return received
-
-    def purge_all(self) -> None:
-        """Empties every queue by receiving and deleting (PurgeQueue may run once a minute)."""
-        for url in self.queue_urls:
-            while self._receive_batch(url):
-                pass
-
     def reset(self) -> None:
         """Empty queues and table, sandboxes back to normal: a clean slate for the next test."""
-        self.purge_all()
+        sqs = self.client("sqs")
+        try:
+            self.purge_all()
+        except sqs.exceptions.QueueDoesNotExist:
+            # moto keeps its state per process, and a mock_aws started in this process (the
+            # delivery protocol's unit tests) wipes it: the stack makes its resources again.
+            self._create_resources()
         dynamodb = self.client("dynamodb")
         for table in (TABLE, PACING_TABLE):
             for page in dynamodb.get_paginator("scan").paginate(
@@ -374,14 +207,6 @@ class LocalStack:
                     dynamodb.delete_item(TableName=table, Key={"id": item["id"]})
         self.minimo.reset()
         self.sales.reset()
-
-
-def _parsed(body: str) -> Any:
-    """Enriched events are JSON; anything else on a queue comes back as the text it is."""
-    try:
-        return json.loads(body)
-    except ValueError:
-        return body
 
 
 def main() -> None:

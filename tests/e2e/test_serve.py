@@ -20,6 +20,16 @@ pytestmark = pytest.mark.slow
 
 
 # --- make serve and make send ---------------------------------------------------------------------
+def post_from_the_website(serve, webhook_id: str) -> requests.Response:
+    """The supplier's form post, with the sender's delivery id."""
+    return requests.post(
+        f"{serve.url}/webhooks/website",
+        data={"email": "supplier@partner.example"},
+        headers={"webhook-id": webhook_id},
+        timeout=30,
+    )
+
+
 def test_serve_answers_curl_with_one_line_per_request():
     with serving("--port", "0") as serve:
         answer = requests.post(
@@ -49,12 +59,7 @@ def test_serve_puts_the_sandboxes_beside_it_so_pasted_commands_work():
 
 def test_serve_in_queued_mode_answers_at_once_and_prints_the_batch():
     with serving("--port", "0", env={"WEBHOOK_MODE": "queued"}) as serve:
-        answer = requests.post(
-            f"{serve.url}/webhooks/website",
-            data={"email": "supplier@partner.example"},
-            headers={"webhook-id": "queued-e2e-1"},
-            timeout=30,
-        )
+        answer = post_from_the_website(serve, "queued-e2e-1")
         assert answer.status_code == 202
         assert answer.json() == {"event_id": "queued-e2e-1", "status": "queued"}
         line = serve.line_with("POST /webhooks/website")
@@ -62,12 +67,7 @@ def test_serve_in_queued_mode_answers_at_once_and_prints_the_batch():
         assert serve.line_with("intake batch of 1: 1 forwarded, 0 back to the queue")
         enriched = serve.next_line()
         assert "event_id=queued-e2e-1  enriched  relationship=supplier" in enriched
-        again = requests.post(
-            f"{serve.url}/webhooks/website",
-            data={"email": "supplier@partner.example"},
-            headers={"webhook-id": "queued-e2e-1"},
-            timeout=30,
-        )
+        again = post_from_the_website(serve, "queued-e2e-1")
         assert again.json() == {"event_id": "queued-e2e-1", "status": "queued"}
         replay = serve.line_with("POST /webhooks/website")
         assert "queued for enrichment" not in replay
@@ -80,12 +80,7 @@ def test_serve_in_queued_mode_prints_a_record_waiting_out_an_outage_then_whole()
         requests.put(
             serve.controls["Minimo"] + "outage", json={"seconds": 2, "status": 503}, timeout=5
         ).raise_for_status()
-        answer = requests.post(
-            f"{serve.url}/webhooks/website",
-            data={"email": "supplier@partner.example"},
-            headers={"webhook-id": "outage-e2e-1"},
-            timeout=30,
-        )
+        answer = post_from_the_website(serve, "outage-e2e-1")
         assert answer.json() == {"event_id": "outage-e2e-1", "status": "queued"}
         assert serve.line_with("intake batch of 1: 0 forwarded, 1 back to the queue")
         waiting = serve.next_line()

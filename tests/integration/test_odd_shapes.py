@@ -33,6 +33,14 @@ def assert_nothing_happened(stack) -> None:
     assert stack.minimo.requests() == []
 
 
+def assert_refused_and_nothing_happened(stack, invoke, event: dict) -> None:
+    """The whole event is refused as a bad request, before any lookup or message."""
+    with pytest.raises(Refusal) as caught:
+        invoke(event)
+    assert (caught.value.status, caught.value.code) == (400, "bad_request")
+    assert_nothing_happened(stack)
+
+
 EVENTBRIDGE = eventbridge_event({"email": EMAIL}, event_id="eb-1")
 
 
@@ -60,10 +68,7 @@ EVENTBRIDGE = eventbridge_event({"email": EMAIL}, event_id="eb-1")
     ],
 )
 def test_an_odd_eventbridge_event_is_refused(stack, invoke, change):
-    with pytest.raises(Refusal) as caught:
-        invoke(changed(EVENTBRIDGE, change))
-    assert (caught.value.status, caught.value.code) == (400, "bad_request")
-    assert_nothing_happened(stack)
+    assert_refused_and_nothing_happened(stack, invoke, changed(EVENTBRIDGE, change))
 
 
 def test_eventbridge_time_in_any_rfc_3339_form_is_kept_in_utc(stack, invoke):
@@ -162,10 +167,7 @@ SQS = sqs_event([{"email": EMAIL}, {"email": "other@example.com"}])
     ],
 )
 def test_an_odd_sqs_batch_is_refused_whole(stack, invoke, change):
-    with pytest.raises(Refusal) as caught:
-        invoke(changed(SQS, change))
-    assert (caught.value.status, caught.value.code) == (400, "bad_request")
-    assert_nothing_happened(stack)
+    assert_refused_and_nothing_happened(stack, invoke, changed(SQS, change))
 
 
 @pytest.mark.parametrize("event", [["a", "list"], "text", 42, None])

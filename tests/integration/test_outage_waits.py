@@ -159,7 +159,7 @@ def _queue_counts(stack) -> tuple[int, int]:
 
 
 def test_the_local_stack_tells_the_function_its_intake_queues_receive_count(stack):
-    """As the template does (test_template.py): INTAKE_MAX_RECEIVE_COUNT is the queue's own."""
+    """INTAKE_MAX_RECEIVE_COUNT is the queue's own, as in the template (template/test_queues)."""
     attributes = stack.client("sqs").get_queue_attributes(
         QueueUrl=stack.intake_queue_url, AttributeNames=["RedrivePolicy"]
     )["Attributes"]

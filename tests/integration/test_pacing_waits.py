@@ -16,7 +16,7 @@ import pytest
 
 from forwarding.outcomes import OutcomeCode
 from local.stand_ins.lambda_events import http_api_event, sqs_event
-from lookups.enricher import Lookups
+from lookups.address_lookups import Lookups
 from lookups.results import LookupFailure, MinimoResult, SalesResult
 from tests.fleet_helpers import (
     containers,

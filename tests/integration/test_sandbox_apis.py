@@ -144,7 +144,7 @@ def test_sales_refuses_a_body_that_is_not_json(sales):
 
 def test_an_unknown_body_field_gets_a_hint():
     from local.stand_ins.sales_requests import decode_body
-    from local.stand_ins.sandbox_server import ApiRequest
+    from local.stand_ins.sandbox_messages import ApiRequest
 
     refused = decode_body(ApiRequest("POST", FIND, {}, b'{"emial": "a@x.io"}'))
     assert "Did you mean 'email'?" in refused.body["error"]["message"]

@@ -12,7 +12,9 @@ import pytest
 import requests
 
 from local.stand_ins.minimo_sandbox import MinimoSandbox
-from local.stand_ins.sandbox_server import CONTROL_PREFIX, ApiResponse, ControlRoute, SandboxServer
+from local.stand_ins.sandbox_control_routes import CONTROL_PREFIX, ControlRoute
+from local.stand_ins.sandbox_messages import ApiResponse
+from local.stand_ins.sandbox_server import SandboxServer
 from local.stand_ins.stack import LocalStack
 from tests.curl_commands import curl_commands
 

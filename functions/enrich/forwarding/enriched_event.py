@@ -7,7 +7,7 @@ from typing import Any
 from checks.delivery import Delivery, iso_timestamp
 from checks.email_addresses import email_hash
 from forwarding.queue_sender import OutgoingMessage
-from lookups.enricher import SKIPPED, Lookups, enrichment_status, winning_relationship
+from lookups.address_lookups import SKIPPED, Lookups, enrichment_status, winning_relationship
 
 SCHEMA = "enriched-event/v1"
 

@@ -37,7 +37,7 @@ from forwarding import outage_backoff
 from forwarding.outcome_log import waits_for
 from forwarding.outcomes import Outcome
 from forwarding.queue_receipts import Receipt
-from lookups.enricher import KnownAnswers, Lookups
+from lookups.address_lookups import KnownAnswers, Lookups
 from platform_services.deadlines import Deadline
 from platform_services.observability import Metric, gauge, logger
 from runtime import Runtime

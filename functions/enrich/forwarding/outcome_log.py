@@ -9,7 +9,8 @@ from typing import Any
 
 from checks.delivery import Delivery
 from checks.email_addresses import mask_email
-from lookups.enricher import NOT_STARTED, Lookups
+from lookups.address_lookups import Lookups
+from lookups.enricher import NOT_STARTED
 from platform_services.observability import STATUS_METRICS, Metric, logger
 
 # How many event ids a summary line names; the count says how many there were.

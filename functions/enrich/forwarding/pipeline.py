@@ -15,7 +15,7 @@ from forwarding.outcome_log import Unforwarded, count_lookups, log_forwarded
 from forwarding.outcomes import Outcome, OutcomeCode
 from forwarding.outgoing_batches import OutgoingBatches
 from forwarding.queue_receipts import Receipt
-from lookups.enricher import KnownAnswers, Lookups
+from lookups.address_lookups import KnownAnswers, Lookups
 from platform_services import aws_calls
 from platform_services.deadlines import Deadline
 from platform_services.observability import count

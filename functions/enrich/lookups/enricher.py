@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextvars import copy_context
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from lookups.address_lookups import KnownAnswers, Lookups
 from lookups.cache import LookupCache
 from lookups.http_session import ApiConnection
 from lookups.minimo_client import MinimoClient
@@ -18,8 +19,6 @@ from lookups.sales_client import SalesClient
 from platform_services.deadlines import Deadline
 from platform_services.observability import count, logger, tracer
 from platform_services.tracing import traced_lookup
-
-EnrichmentStatus = Literal["enriched", "not_found", "partial", "no_email"]
 
 # Time allowed past the lookup deadline for a worker to hand back its answer.
 COLLECT_GRACE_SECONDS = 0.25
@@ -36,53 +35,6 @@ NOT_STARTED = LookupFailure(
 # What http_session reports when an API's pacing has no request slot before the deadline.
 NO_SLOT_LEFT = "rate_limited"
 _CRASHED = LookupFailure("internal_error", "the lookup failed unexpectedly")
-# What an address's earlier delivery got from each API, None where it must be asked.
-KnownAnswers = tuple[MinimoResult | None, SalesResult | None]
-
-
-@dataclass(frozen=True, slots=True)
-class Lookups:
-    """Both APIs' answers for one address."""
-
-    minimo: MinimoResult
-    sales: SalesResult
-    duration_ms: int
-    # Which answers came from the warm-container cache rather than the API.
-    minimo_cached: bool = False
-    sales_cached: bool = False
-
-    def answers(self) -> tuple[tuple[str, MinimoResult | SalesResult, bool], ...]:
-        return (
-            ("minimo", self.minimo, self.minimo_cached),
-            ("sales", self.sales, self.sales_cached),
-        )
-
-    @property
-    def failed(self) -> bool:
-        return self.minimo.status == "error" or self.sales.status == "error"
-
-    @property
-    def found(self) -> bool:
-        return self.minimo.status == "found" or self.sales.status == "found"
-
-
-SKIPPED = Lookups(MinimoResult("skipped"), SalesResult("skipped"), duration_ms=0)
-
-
-def enrichment_status(lookups: Lookups | None) -> EnrichmentStatus:
-    if lookups is None:
-        return "no_email"
-    if lookups.failed:
-        return "partial"
-    return "enriched" if lookups.found else "not_found"
-
-
-def winning_relationship(sales: SalesResult, precedence: tuple[str, ...]) -> str | None:
-    """The relationship ranked first by `precedence` among matches that count; unknown ones last."""
-    ranked = [m.relationship for m in sales.matches if m.counts and m.relationship]
-    if not ranked:
-        return None
-    return min(ranked, key=lambda r: precedence.index(r) if r in precedence else len(precedence))
 
 
 @dataclass(frozen=True, slots=True)

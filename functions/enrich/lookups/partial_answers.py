@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from checks.delivery_ids import DeliveryKey
-from lookups.enricher import KnownAnswers, Lookups
+from lookups.address_lookups import KnownAnswers, Lookups
 from lookups.results import MinimoResult, SalesMatch, SalesResult
 from platform_services import aws_calls
 from platform_services.deadlines import Deadline

@@ -4,7 +4,7 @@ from checks.delivery import Delivery
 from checks.email_addresses import email_hash
 from checks.email_extraction import EmailMatch
 from forwarding.enriched_event import SCHEMA, enriched_event, outgoing_message
-from lookups.enricher import Lookups
+from lookups.address_lookups import Lookups
 from lookups.results import LookupFailure, MinimoResult, SalesMatch, SalesResult
 
 PRECEDENCE = ("self", "customer", "supplier")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lookups.enricher import SKIPPED, Lookups, enrichment_status, winning_relationship
+from lookups.address_lookups import SKIPPED, Lookups, enrichment_status, winning_relationship
 from lookups.results import LookupFailure, MinimoResult, SalesMatch, SalesResult
 
 FOUND = MinimoResult("found", contact={"id": 42})

@@ -11,7 +11,7 @@ Each scheme is written from its publisher's documentation (cited where it is ver
 | token | the route's secret as ?token= or Authorization: Bearer | shared_secrets |
 | wufoo | the route's secret as the HandshakeKey form field | shared_secrets |
 
-Kept free of imports so that settings.py can validate names without loading the verifiers.
+Kept free of imports so that settings/ can validate names without loading the verifiers.
 """
 
 from __future__ import annotations

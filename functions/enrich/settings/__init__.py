@@ -1,69 +1,45 @@
-"""The function's configuration, read once from the environment and checked up front."""
+"""The function's configuration, read once from the environment and checked up front.
+
+The reader that holds each variable to its form is in environment_reader.py, the number
+settings' ranges in number_ranges.py.
+"""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from checks.signatures.schemes import AUTO, SCHEMES
+from settings.environment_reader import RELATIONSHIPS, ConfigurationError, EnvReader
+from settings.number_ranges import NUMBER_RANGES, NumberRange, shown
 
-RELATIONSHIPS = ("self", "customer", "supplier")
+# What callers import from `settings`, wherever it is defined.
+__all__ = [
+    "DEFAULT_MINIMO_BASE_URL",
+    "DEFAULT_SALES_API_MAX_RPS",
+    "DEFAULT_SALES_API_VERSION",
+    "ENVIRONMENT_VARIABLES",
+    "NUMBER_RANGES",
+    "RELATIONSHIPS",
+    "ROUTE_SIGNATURE_SCHEMES",
+    "SIGNATURE_SCHEMES",
+    "ConfigurationError",
+    "NumberRange",
+    "Settings",
+    "shown",
+]
+
+
 # `auto` gives a route named after a form tool that tool's scheme (checks/signatures/schemes.py).
 SIGNATURE_SCHEMES = (AUTO, *SCHEMES)
 # SIGNATURE_ROUTES fixes a route's scheme: `provider=scheme` pairs (no `auto` there).
 ROUTE_SIGNATURE_SCHEMES = SCHEMES
-# The public URL senders post to, before /webhooks/<provider>: a scheme, a host, maybe a path.
-_BASE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?")
 DEFAULT_MINIMO_BASE_URL = "https://api.minimo.it/public/v1"
 # The version OpenMRP's TypeScript SDK pins; the gateway refuses requests without one.
 DEFAULT_SALES_API_VERSION = "1.0.forge-preview.8"
 # OpenMRP allows 20 requests per second per client.
 DEFAULT_SALES_API_MAX_RPS = 20.0
-_HEADER_VALUE = re.compile(r"[!-~]{1,128}")  # printable ASCII, no spaces: safe in a header
-# A number as people write one: no `inf`, `nan`, `1_000` or non-ASCII digits, which float() takes.
-_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 
-
-@dataclass(frozen=True, slots=True)
-class NumberRange:
-    """The values a number setting may take (README, Configuration): outside it, the function
-    refuses to start, naming the variable."""
-
-    minimum: float
-    maximum: float
-    whole: bool = False  # a count: 3 or 3.0, never 2.5
-
-    def describe(self) -> str:
-        kind = "a whole number" if self.whole else "a number"
-        return f"{kind} from {shown(self.minimum)} to {shown(self.maximum)}"
-
-
-def shown(value: float) -> str:
-    """As the README writes a range's ends: 0.05, 256, 6,291,456."""
-    return f"{int(value):,}" if value.is_integer() else f"{value:g}"
-
-
-# Every number setting and its range. The template's parameters allow the same ranges (or, for
-# MAX_BODY_BYTES, a narrower one: deployed, the enriched event must fit in one SQS message).
-NUMBER_RANGES = {
-    # Each lookup attempt; the function's 15 s timeout leaves no use for a longer one.
-    "HTTP_TIMEOUT_SECONDS": NumberRange(0.05, 10),
-    "LOOKUP_MAX_ATTEMPTS": NumberRange(1, 10, whole=True),
-    "LOOKUP_CACHE_TTL_SECONDS": NumberRange(0, 3600),
-    # SQS holds a record back at most 12 hours per receive (ChangeMessageVisibility).
-    "LOOKUP_RETRY_WINDOW_SECONDS": NumberRange(0, 43_200),
-    # SQS's own range for a redrive policy's maxReceiveCount.
-    "INTAKE_MAX_RECEIVE_COUNT": NumberRange(1, 1000, whole=True),
-    # Worker threads per API and connections per pool: each one costs memory in every container.
-    "MAX_CONCURRENCY": NumberRange(1, 256, whole=True),
-    # Lambda takes at most 6 MiB in a synchronous invocation: no larger body can arrive.
-    "MAX_BODY_BYTES": NumberRange(1, 6_291_456, whole=True),
-    "SALES_API_MAX_RPS": NumberRange(0, 10_000),
-    "MINIMO_API_MAX_RPS": NumberRange(0, 10_000),
-    # The most containers that may pace themselves at once when PACING_TABLE cannot be used.
-    "PACING_FALLBACK_CONTAINERS": NumberRange(1, 10_000, whole=True),
-}
 
 # Every variable the function reads; the template tests check template.yaml sets them.
 ENVIRONMENT_VARIABLES = (
@@ -101,10 +77,6 @@ ENVIRONMENT_VARIABLES = (
     "INTAKE_SIGNING_KEY",
     "INTAKE_SIGNING_SECRET_ARN",
 )
-
-
-class ConfigurationError(Exception):
-    """An environment variable is missing or malformed; the message names it, never its value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +144,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        reader = _EnvReader(env)
+        reader = EnvReader(env)
         settings = cls(
             output_queue_url=reader.required("OUTPUT_QUEUE_URL"),
             sales_api_base_url=reader.required("SALES_API_BASE_URL").rstrip("/"),
@@ -216,115 +188,3 @@ class Settings:
                 " the intake queue trusts only webhooks the function itself signed"
             )
         return settings
-
-
-class _EnvReader:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
-
-    def text(self, name: str) -> str | None:
-        value = self._env.get(name, "").strip()
-        return value or None
-
-    def required(self, name: str) -> str:
-        value = self.text(name)
-        if value is None:
-            raise ConfigurationError(f"{name} must be set")
-        return value
-
-    def csv(self, name: str) -> tuple[str, ...]:
-        return tuple(part.strip() for part in (self.text(name) or "").split(",") if part.strip())
-
-    def boolean(self, name: str, *, default: bool) -> bool:
-        value = self.text(name)
-        if value is None:
-            return default
-        if value.lower() in {"true", "1", "yes", "on"}:
-            return True
-        if value.lower() in {"false", "0", "no", "off"}:
-            return False
-        raise ConfigurationError(f"{name} must be true or false")
-
-    def number(self, name: str, default: float) -> float:
-        """The variable's value within its range in NUMBER_RANGES; `default` when unset."""
-        value = self.text(name)
-        if value is None:
-            return default
-        allowed = NUMBER_RANGES[name]
-        if not _NUMBER.fullmatch(value):
-            raise ConfigurationError(f"{name} must be {allowed.describe()}")
-        number = float(value)  # 1e400 reads as inf, which the range check below refuses
-        if not allowed.minimum <= number <= allowed.maximum or (
-            allowed.whole and not number.is_integer()
-        ):
-            raise ConfigurationError(f"{name} must be {allowed.describe()}")
-        return number
-
-    def header_value(self, name: str) -> str | None:
-        value = self.text(name)
-        if value is not None and not _HEADER_VALUE.fullmatch(value):
-            raise ConfigurationError(f"{name} must be printable ASCII without spaces")
-        return value
-
-    def account(self, name: str) -> str | None:
-        value = self.header_value(name)
-        if value is not None and not value.startswith("acct_"):
-            raise ConfigurationError(f"{name} must be an account id (acct_...)")
-        return value
-
-    def rate(self, name: str, default: float | None) -> float | None:
-        """Requests per second; `0` (or unset with no default) turns pacing off."""
-        if self.text(name) is None:
-            return default
-        return self.number(name, 0.0) or None
-
-    def intake_queue(self, name: str, output_queue: str) -> str | None:
-        """A standard queue, not the output queue. FIFO is refused: webhooks arrive in no order
-        worth keeping (senders retry out of order), each would need a MessageGroupId, and one
-        record handed back to wait out a rate limit would hold up its whole group."""
-        url = self.text(name)
-        if url is None:
-            return None
-        if url.endswith(".fifo"):
-            raise ConfigurationError(f"{name} must be a standard queue, not a FIFO (.fifo) queue")
-        if url == self.text(output_queue):
-            raise ConfigurationError(
-                f"{name} must not be {output_queue}: enriched events would be enriched again"
-            )
-        return url
-
-    def base_url(self, name: str) -> str | None:
-        value = self.text(name)
-        if value is not None and not _BASE_URL.fullmatch(value):
-            raise ConfigurationError(
-                f"{name} must be the URL before /webhooks/<provider>, such as"
-                " https://hooks.example.com/forms (no query)"
-            )
-        return value.rstrip("/") if value else None
-
-    def choice(self, name: str, allowed: tuple[str, ...], *, default: str) -> str:
-        value = (self.text(name) or default).lower()
-        if value not in allowed:
-            raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}")
-        return value
-
-    def routes(self, name: str, schemes: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-        """`provider=scheme` pairs; providers are matched case-insensitively."""
-        pairs = []
-        for item in self.csv(name):
-            provider, _, scheme = (part.strip().lower() for part in item.partition("="))
-            if not provider or "/" in provider or scheme not in schemes:
-                raise ConfigurationError(
-                    f"{name} must be provider=scheme pairs, the scheme one of {', '.join(schemes)}"
-                )
-            pairs.append((provider, scheme))
-        if len({provider for provider, _ in pairs}) != len(pairs):
-            raise ConfigurationError(f"{name} names a provider twice")
-        return tuple(pairs)
-
-    def relationships(self, name: str, *, default: tuple[str, ...]) -> tuple[str, ...]:
-        values = tuple(value.lower() for value in self.csv(name))
-        unknown = sorted(set(values) - set(RELATIONSHIPS))
-        if unknown:
-            raise ConfigurationError(f"{name} may only name {', '.join(RELATIONSHIPS)}")
-        return values or default
