@@ -9,13 +9,9 @@ WOKEN_WITHIN can only have been woken.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -25,8 +21,8 @@ from local.stand_ins.aws_fault_proxy import AwsFaultProxy
 from local.stand_ins.lambda_events import sqs_record
 from local.stand_ins.sqs_event_source import SqsEventSource
 from tests.fleet_helpers import containers
+from tests.fresh_process import run_driver
 
-ROOT = Path(__file__).resolve().parents[2]
 DRIVER = "tests.integration.cold_start_driver"  # a container of its own, in a process of its own
 EMAIL = "customer@example.com"  # found in both APIs
 WINDOW = "3600"  # a new record's first wait: 21-42 s
@@ -241,27 +237,15 @@ def test_a_container_that_never_saw_the_outage_wakes_the_waiting_records(
     back = sqs_record({"email": EMAIL})  # a record back from its first wait
     back["attributes"]["ApproximateReceiveCount"] = "2"
     back["eventSourceARN"] = queue_arn(stack, queue)
-    events_file, outcomes_file = tmp_path / "events.json", tmp_path / "outcomes.json"
-    events_file.write_text(json.dumps([{"Records": [back]}]))
     env = stack.env(
         IDEMPOTENCY_TABLE=stack.table_name,
         LOOKUP_RETRY_WINDOW_SECONDS=WINDOW,
         LOG_LEVEL="INFO",
     )
     started = time.monotonic()
-    done = subprocess.run(  # noqa: S603 - our own driver, with this interpreter
-        [sys.executable, "-m", DRIVER, str(events_file), str(outcomes_file), "20"],
-        env={"PATH": os.environ.get("PATH", ""), **env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    [outcome] = json.loads(outcomes_file.read_text())
+    [outcome], printed = run_driver(DRIVER, [{"Records": [back]}], tmp_path, env, "20")
     assert outcome["result"] == {"batchItemFailures": []}
-    [line] = woken_lines(done.stdout)
+    [line] = woken_lines(printed)
     assert (line["api"], line["woken"]) == ("minimo", 3)
 
     out = drain(stack, source, 4, timeout=WOKEN_WITHIN)  # this container drains them
