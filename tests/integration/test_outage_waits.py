@@ -167,6 +167,7 @@ def test_the_local_stack_tells_the_function_its_intake_queues_receive_count(stac
     assert int(stack.env()["INTAKE_MAX_RECEIVE_COUNT"]) == int(redrive["maxReceiveCount"])
 
 
+@pytest.mark.slow  # real waits of a second or more
 def test_the_record_comes_out_whole_asking_only_the_api_that_failed(stack, outage_env):
     outage_env(LOOKUP_RETRY_WINDOW_SECONDS="60")  # first waits: 1 s (the least), 1.4-2.7 s
     stack.minimo.outage.start(2)
@@ -195,6 +196,7 @@ def test_on_its_last_receive_a_record_goes_out_partial_never_to_the_dlq(stack, o
     assert _queue_counts(stack) == (0, 0)
 
 
+@pytest.mark.slow  # real waits of a second or more
 def test_a_record_whose_window_ends_goes_out_partial_from_the_queue(stack, outage_env):
     outage_env(LOOKUP_RETRY_WINDOW_SECONDS="3")
     stack.minimo.outage.start(60)
@@ -210,6 +212,7 @@ def test_a_record_whose_window_ends_goes_out_partial_from_the_queue(stack, outag
 
 
 # --- a fleet: containers as processes of their own, sharing the outage ----------------------------
+@pytest.mark.slow  # real waits of a second or more
 def test_a_fleet_of_container_processes_waits_out_one_outage(stack, function_env):
     from bench.outage import OutageFleet, OutageRun, Run
 

@@ -191,6 +191,7 @@ def test_a_handle_whose_record_was_sent_meanwhile_is_ignored(stack, queue, wake_
     assert (line["woken"], line["stale"]) == (1, 1)
 
 
+@pytest.mark.slow  # real waits of a second or more
 def test_with_the_table_unavailable_records_still_come_back_by_their_backoff(
     stack, queue, wake_env, function_logs
 ):
@@ -223,6 +224,7 @@ def test_the_normal_path_makes_no_call_for_wakes(stack, queue, wake_env):
     assert wakeups._client is None  # its DynamoDB client is made on first use: never
 
 
+@pytest.mark.slow  # real waits of a second or more
 def test_a_container_that_never_saw_the_outage_wakes_the_waiting_records(
     stack, queue, wake_env, tmp_path
 ):

@@ -85,6 +85,7 @@ def test_the_fault_example_for_a_partial_event_fails_three_requests(local_stack:
     sandbox.reset()
 
 
+@pytest.mark.slow  # real waits of a second or more
 def test_an_outage_fails_every_request_until_its_time_is_up(local_stack: LocalStack):
     """Unlike a fault script (the next N requests), an outage fails whatever arrives while it
     lasts, in the API's own envelope, then the API answers again by itself."""

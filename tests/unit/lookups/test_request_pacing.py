@@ -124,6 +124,7 @@ def test_a_rate_must_be_positive():
         RequestPacer(0)
 
 
+@pytest.mark.slow  # real waits of a second or more
 def test_threads_share_the_limit():
     """Real threads, real clock: 90 requests at 50/s from 6 threads fill one window at once,
     and the other 40 wait for it to slide."""
