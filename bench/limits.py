@@ -21,8 +21,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from bench.measuring import stack_process
 from local.commands.invoker import load_handler
 from local.stand_ins.lambda_context import LambdaContextStub
 from local.stand_ins.lambda_events import eventbridge_event, http_api_event, sqs_record
+from local.stand_ins.stack import environment_set
 from local.stand_ins.stack_resources import INTAKE_QUEUE
 
 COMMAND = "python -m bench.limits --write docs/benchmarks.md"
@@ -127,24 +127,6 @@ def kinds(intake_queue_url: str) -> list[Kind]:
     ]
 
 
-@contextmanager
-def _variables(env: dict[str, str | None]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in env}
-    for name, value in env.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _resident_mib() -> float:
     pages = int(Path("/proc/self/statm").read_text().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
@@ -160,7 +142,7 @@ def _call(handler: Any, event: Any) -> Any:
 def refusal_memory(handler: Any, env: dict[str, str]) -> list[str]:
     rows = []
     for kind in kinds(env["INTAKE_QUEUE_URL"]):
-        with _variables(kind.env), _quiet():
+        with environment_set(kind.env), _quiet():
             for _ in range(WARM_UP):
                 answer = _call(handler, kind.event())
             assert kind.expect(answer), (kind.name, answer)
@@ -187,7 +169,7 @@ def batch_budget(handler: Any, env: dict[str, str]) -> list[str]:
     from local.stand_ins.stack_resources import TABLE
 
     rows = []
-    with _variables({"IDEMPOTENCY_TABLE": TABLE, "LOOKUP_CACHE_TTL_SECONDS": "0"}):
+    with environment_set({"IDEMPOTENCY_TABLE": TABLE, "LOOKUP_CACHE_TTL_SECONDS": "0"}):
         for count in (3_000, 10_000):
             prefix = f"limits-{count}-{time.time_ns()}"
             records = [

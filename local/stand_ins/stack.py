@@ -52,6 +52,25 @@ _AWS_ENV = {
 }
 
 
+@contextmanager
+def environment_set(values: dict[str, str | None]) -> Iterator[None]:
+    """This process's environment with `values` set (None: removed), then put back as it was."""
+    saved = {name: os.environ.get(name) for name in values}
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 class LocalStack(StackResources, QueueReader):
     """Attributes once started: moto_url; minimo and sales (the sandboxes, driven in-process) and
     minimo_control / sales_control (the same over HTTP); queue_url, dlq_url, fifo_queue_url,
@@ -162,19 +181,9 @@ class LocalStack(StackResources, QueueReader):
     @contextmanager
     def apply_env(self, **overrides: str | None) -> Iterator[dict[str, str]]:
         env = self.env(**overrides)
-        removed = [name for name, value in overrides.items() if value is None]
-        saved = {name: os.environ.get(name) for name in [*env, *removed]}
-        os.environ.update(env)
-        for name in removed:
-            os.environ.pop(name, None)
-        try:
+        removed = {name: None for name, value in overrides.items() if value is None}
+        with environment_set({**env, **removed}):
             yield env
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
 
     # --- AWS resources --------------------------------------------------------------------------
     def client(self, service: str) -> Any:
