@@ -85,8 +85,9 @@ lint: install ## ruff and cfn-lint
 validate: tools ## sam validate --lint
 	$(SAM) validate --lint
 
-build: tools ## sam build (function and dependencies layer)
+build: tools install ## sam build (function and dependencies layer), then their bytecode (docs/cold-start.md)
 	$(SAM) build
+	$(PY) -m local.commands.bytecode
 
 $(LAMBDA_RUNTIME)/.installed: requirements-lambda-check.txt $(VENV)/.installed
 	rm -rf $(LAMBDA_RUNTIME)

@@ -14,11 +14,11 @@ What a deployment would run, as Lambda lays it out, on every file in events/:
 Each event is signed as `make demo` signs it, run there, then run again in this process as
 `make invoke` runs it (local/commands/invoker.py, the source tree); the answers and the queued
 messages must match, time fields aside. Every log line the runtime prints must be JSON and hold no
-API key, secret or sample address. Exits 1 on any difference, 2 when there is no build.
-
-The build machine is x86_64 and the layer is built for arm64: its compiled modules
-(charset_normalizer's, wrapt's) cannot load here, so those packages run their pure-Python
-fallbacks. What this checks is the packaging and the handler path, not the arm64 binaries.
+API key, secret or sample address; every module must ship its bytecode (local/commands/bytecode.py).
+Exits 1 on any difference, 2 when there is no build. The build machine is x86_64 and the layer is
+built for arm64: its compiled modules (charset_normalizer's, wrapt's) cannot load here, so those
+packages run their pure-Python fallbacks. What this checks is the packaging and the handler path,
+not the arm64 binaries.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from local.commands import event_files
+from local.commands import bytecode, event_files
 from local.commands.demo import is_http, sign_http_event
 from local.commands.invoker import Invocation, invoke, load_handler
 from local.stand_ins import signed_events
@@ -47,7 +47,6 @@ from local.stand_ins.lambda_context import LambdaContextStub
 from local.stand_ins.runtime_api import Outcome, RuntimeApi
 from local.stand_ins.stack import LocalStack
 
-BUILD_DIR = ROOT / ".aws-sam" / "build"
 RUNTIME_DIR = ROOT / ".venv-lambda-check" / "runtime"
 # Fields that say when, not what: they differ between any two runs.
 TIME_FIELDS = ("received_at", "enriched_at", "duration_ms")
@@ -58,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m local.commands.lambda_check", description=__doc__
     )
     parser.add_argument("events", nargs="*", help="event files (default: events/*)")
-    parser.add_argument("--build-dir", type=Path, default=BUILD_DIR)
+    parser.add_argument("--build-dir", type=Path, default=bytecode.BUILD_DIR)
     args = parser.parse_args(argv)
     if not (args.build_dir / "template.yaml").is_file():
         print(f"error: no build in {args.build_dir}: run `make build` first", file=sys.stderr)
@@ -78,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         quiet = {"LOG_LEVEL": "CRITICAL", "POWERTOOLS_METRICS_DISABLED": "true"}
         running.enter_context(stack.apply_env(**{**function_env, **quiet}))
         task_root, layer = lambda_layout(args.build_dir, facts, scratch)
+        build_problems = bytecode.problems([task_root, layer], facts.runtime)
         api = RuntimeApi(LambdaContextStub().invoked_function_arn, facts.timeout_seconds).start()
         running.callback(api.stop)
         handler = load_handler()
@@ -98,13 +98,15 @@ def main(argv: list[str] | None = None) -> int:
             if built[0].kind in ("init_error", "timeout"):
                 break
         log_problems = check_logs(logs, stack, provider_secrets, samples)
+    for problem in build_problems:
+        print(f"✗ build: {problem}")
     for problem in log_problems:
         print(f"✗ logs: {problem}")
     print(
         f"{len(samples)} events, {len(logs)} log lines: "
         + ("the build answers as the source does" if not differences else f"{differences} differ")
     )
-    return 1 if differences or log_problems else 0
+    return 1 if differences or log_problems or build_problems else 0
 
 
 def _function_env(

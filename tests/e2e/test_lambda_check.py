@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from local.commands import lambda_check
+from local.commands import bytecode, lambda_check
 from local.stand_ins.function_template import function_facts
 
 # sam build, then the build under awslambdaric in another process: left out of `make test-fast`.
@@ -45,6 +45,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 target = layer / file
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(source, target)
+    bytecode.compile_artifact(bytecode.function_artifact(build / facts.code_uri))
+    bytecode.compile_artifact(bytecode.layer_artifact(build / facts.layer_uris[0]))
     return build
 
 
@@ -73,6 +75,16 @@ def test_a_package_left_out_of_the_layer_fails_too(built, tmp_path, capsys):
     shutil.rmtree(broken / function_facts().layer_uris[0] / "python" / "email_validator")
     assert lambda_check.main(["--build-dir", str(broken), SAMPLES[1]]) == 1
     assert "email_validator" in capsys.readouterr().out
+
+
+def test_a_build_without_its_bytecode_fails(built, tmp_path, capsys):
+    """It would run, compiling every module on each cold start: make build ships the bytecode."""
+    bare = tmp_path / "bare"
+    shutil.copytree(built, bare, ignore=shutil.ignore_patterns("__pycache__"))
+    assert lambda_check.main(["--build-dir", str(bare), SAMPLES[0]]) == 1
+    out = capsys.readouterr().out
+    assert "✓" in out  # it answers as the source does
+    assert re.search(r"✗ build: \d+ modules have no bytecode", out)
 
 
 def test_without_a_build_it_says_to_build_first(tmp_path, capsys):
