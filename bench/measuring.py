@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from local.commands import bytecode
 from local.stand_ins import task_root
 from local.stand_ins.stack import FUNCTION_ID
 
@@ -50,16 +52,35 @@ def median(
     return Timing(samples)
 
 
-def cold_path_in_a_fresh_process(kind: str) -> dict[str, float]:
+def cold_path_in_a_fresh_process(kind: str, task: Path) -> dict[str, float]:
     """bench/cold_path.py in a fresh interpreter (its last line: the measurement), the
-    function's folder on its path from the start, as Lambda's runtime puts it there."""
+    function's folder `task` on its path from the start, as Lambda's runtime puts it there.
+    Nothing it compiles is written down: /var/task and /opt are read-only in Lambda."""
     command = [sys.executable, "-m", "bench.cold_path", kind]
-    folder = str(task_root.function_dir())
-    env = {**os.environ, "LAMBDA_TASK_ROOT": folder, "PYTHONPATH": folder}
+    env = {
+        **os.environ,
+        "LAMBDA_TASK_ROOT": str(task),
+        "PYTHONPATH": str(task),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     run = subprocess.run(  # noqa: S603
         command, cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def task_root_as_built(*, with_bytecode: bool = True) -> Iterator[Path]:
+    """A copy of the function's folder as `make build` ships it: with the bytecode it compiles
+    (local/commands/bytecode.py), or, `with_bytecode=False`, as `sam build` alone leaves it."""
+    with tempfile.TemporaryDirectory(prefix="task-root-") as scratch:
+        folder = Path(scratch) / "task"
+        shutil.copytree(
+            task_root.function_dir(), folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
+        if with_bytecode:
+            bytecode.compile_artifact(bytecode.function_artifact(folder))
+        yield folder
 
 
 def footprint_in_a_fresh_process(who: str, kind: str, runs: int) -> dict[str, float]:
