@@ -89,7 +89,7 @@ def _answer(handler: Any, emails: list[str]) -> dict[str, Any]:
 
 def _pacer_totals(current: Any) -> dict[str, float]:
     """DynamoDB calls and the time they took, requests paced alone (the table unusable)."""
-    pacer = current.enricher.connections["sales"].pacer
+    pacer = current.forwarding.enricher.connections["sales"].pacer
     if not hasattr(pacer, "totals"):
         return {}
     return {**pacer.totals(), "call_seconds": pacer.schedule.call_seconds}

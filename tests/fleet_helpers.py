@@ -42,9 +42,10 @@ def drain_batch(runtime: Runtime, records: list[dict]) -> list[str]:
     """What sqs_intake does with a batch, less the batch processor (a module global, one
     container's): the failures' codes."""
     deadline = Deadline.in_seconds(20)
-    deliveries, _ = sqs_intake.read_batch([SQSRecord(r) for r in records], runtime, deadline)
+    parts = runtime.sqs_intake
+    deliveries, _ = sqs_intake.read_batch([SQSRecord(r) for r in records], parts, deadline)
     outcomes = enrich_and_forward(
-        list(deliveries.values()), runtime, deadline, hand_back_waits=True
+        list(deliveries.values()), parts.forwarding, deadline, hand_back_waits=True
     )
     return [o.failure for o in outcomes if o.failure]
 
@@ -54,7 +55,7 @@ def batch(addresses: list[str]) -> list[dict]:
 
 
 def sales_pacer(runtime: Runtime):
-    return runtime.enricher.connections["sales"].pacer
+    return runtime.forwarding.enricher.connections["sales"].pacer
 
 
 def scheduled_until(stack, api: str = "sales") -> float:

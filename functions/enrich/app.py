@@ -12,7 +12,8 @@ The folders are the way an event travels:
     forwarding/   the enriched event onto the queue, each delivery once
     platform_services/   AWS calls, deadlines, keys, logs, metrics, traces
 
-runtime.py builds the parts once per container (settings/ reads the configuration). An
+runtime.py builds each stage's parts once per container (settings/ reads the configuration); each
+intake is handed its own. An
 invocation with too little time left to start is answered at once (intake/early_answers.py).
 """
 
@@ -64,25 +65,25 @@ def lambda_handler(event: Any, context: Any) -> Any:
 def http_request(event: Any, context: Any, runtime: Runtime) -> Any:
     from intake import http
 
-    return http.handle(event, context, runtime)
+    return http.handle(event, context, runtime.http_intake)
 
 
 def sqs_batch(event: Any, context: Any, runtime: Runtime) -> Any:
     from intake import sqs
 
-    return sqs.handle(event, context, runtime)
+    return sqs.handle(event, context, runtime.sqs_intake)
 
 
 def eventbridge_event(event: Any, context: Any, runtime: Runtime) -> Any:
     from intake import eventbridge
 
-    return eventbridge.handle(event, context, runtime)
+    return eventbridge.handle(event, context, runtime.invoke_intake)
 
 
 def direct_invoke(event: Any, context: Any, runtime: Runtime) -> Any:
     from intake import direct
 
-    return direct.handle(event, context, runtime)
+    return direct.handle(event, context, runtime.invoke_intake)
 
 
 INTAKES: dict[SourceKind, Any] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from checks.email_extraction import EmailFinder
@@ -27,8 +27,10 @@ from platform_services.api_keys import ApiKeyStore
 from platform_services.secret_reader import SecretReader
 from settings import ENVIRONMENT_VARIABLES, Settings
 
-if TYPE_CHECKING:  # imported only with IDEMPOTENCY_TABLE (Powertools idempotency is not cheap)
-    from forwarding.ledger import DeliveryLedger
+if TYPE_CHECKING:
+    from forwarding.ledger import DeliveryLedger  # only with IDEMPOTENCY_TABLE (not cheap)
+    from forwarding.parts import ForwardingParts
+    from intake.parts import HttpIntakeParts, RetriedInvokeParts, SqsIntakeParts
     from intake.queued_mode import QueuedMode  # only in queued mode
 
 # Besides the function's own variables, these change where AWS calls go (local runs, tests).
@@ -37,106 +39,143 @@ _AWS_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
-    settings: Settings
-    keys: ApiKeyStore
-    email_finder: EmailFinder
-    enricher: Enricher
-    sender: QueueSender
-    ledger: DeliveryLedger | None  # duplicate-delivery protection, when IDEMPOTENCY_TABLE is set
-    queued: QueuedMode | None = None  # queued mode (INTAKE_QUEUE_URL): the HTTP edge's parts
-    # Tells queued webhooks apart at the SQS intake (and signs them at the edge, in queued mode).
-    intake_signing: IntakeSigning | None = None
-    sqs: Any = field(default=None, repr=False)  # the SQS client (intake hand-backs use it too)
-    # With IDEMPOTENCY_TABLE: what one API answered for a record waiting for the other.
-    answers: PartialAnswers | None = None
-    # With IDEMPOTENCY_TABLE: records waiting out an outage, woken when their API answers again.
-    wakeups: RecoveryWakeups | None = None
+    """Each intake's parts, built together so that they share one forwarding path, one SQS
+    client and one set of pools; app.py hands each intake its own."""
+
+    http_intake: HttpIntakeParts
+    sqs_intake: SqsIntakeParts
+    invoke_intake: RetriedInvokeParts  # EventBridge events and direct invokes
+    forwarding: ForwardingParts  # the one every intake forwards through
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Runtime:
+        # The parts' classes are imported as the Runtime is built, not with this module, which
+        # app.py imports before its first event: an invocation answered early
+        # (intake/early_answers.py) never defines them (each frozen dataclass costs most of a
+        # millisecond to define).
+        from intake.parts import HttpIntakeParts, RetriedInvokeParts, SqsIntakeParts
+
         secrets = SecretReader()
         keys = ApiKeyStore(settings, secrets)
-        make_pacer = _pacers(settings)
-
-        def connection(
-            api: str,
-            name: str,
-            base_url: str,
-            api_key: Callable[[], str | None],
-            max_rps: float | None,
-            retry_statuses: frozenset[int],
-        ) -> ApiConnection:
-            session = http_session.build_session(
-                pool_size=settings.max_concurrency,
-                max_attempts=settings.lookup_max_attempts,
-                retry_statuses=retry_statuses,
-            )
-            return ApiConnection(
-                name,
-                base_url,
-                api_key,
-                session,
-                settings.http_timeout_seconds,
-                pacer=make_pacer(api, base_url, max_rps) if max_rps else None,
-            )
-
-        minimo = MinimoClient(
-            connection(
-                "minimo",
-                "Minimo",
-                settings.minimo_base_url,
-                keys.minimo_key,
-                settings.minimo_api_max_rps,
-                http_session.RETRYABLE_STATUSES,
-            )
-        )
-        sales = SalesClient(
-            connection(
-                "sales",
-                "the sales API",
-                settings.sales_api_base_url,
-                keys.sales_key,
-                settings.sales_api_max_rps,
-                sales_client.RETRY_STATUSES,
-            ),
-            version=settings.sales_api_version,
-            account=settings.sales_api_account,
-            relationships=settings.sales_relationships,
-        )
         # botocore retries SQS calls itself (standard mode), within the invocation's time.
         sqs = aws_calls.client("sqs", aws_calls.SQS, max_pool_connections=16)
         signing = IntakeSigning(settings, secrets) if settings.intake_signing else None
+        table = settings.idempotency_table
+        wakeups = RecoveryWakeups(table, sqs) if table else None
+        forwarding = _forwarding(settings, _enricher(settings, keys), sqs, wakeups)
+        finder = EmailFinder(settings.email_paths)
         return cls(
-            settings=settings,
-            keys=keys,
-            email_finder=EmailFinder(settings.email_paths),
-            enricher=Enricher(
-                minimo=minimo,
-                sales=sales,
-                cache=LookupCache(settings.lookup_cache_ttl_seconds),
-                max_concurrency=settings.max_concurrency,
+            http_intake=HttpIntakeParts(
+                email_finder=finder,
+                require_email=settings.require_email,
+                forwarding=forwarding,
+                keys=keys,
+                max_body_bytes=settings.max_body_bytes,
+                webhook_base_url=settings.webhook_base_url,
+                signature_scheme=settings.signature_scheme,
+                signature_routes=settings.signature_routes,
+                # Deployed (keys in Secrets Manager), unsigned only when explicitly allowed; a
+                # local run without WEBHOOK_SECRET has its checks off.
+                unsigned_allowed=(
+                    settings.allow_unsigned_webhooks or settings.api_keys_secret_arn is None
+                ),
+                queued=_queued_mode(settings, sqs, signing),
             ),
-            sender=QueueSender(settings.output_queue_url, sqs),
-            ledger=_ledger(settings, settings.max_concurrency),
-            queued=_queued_mode(settings, sqs, signing),
-            intake_signing=signing,
-            sqs=sqs,
-            answers=(
-                PartialAnswers(settings.idempotency_table) if settings.idempotency_table else None
+            sqs_intake=SqsIntakeParts(
+                email_finder=finder,
+                require_email=settings.require_email,
+                forwarding=forwarding,
+                sqs=sqs,
+                intake_signing=signing,
+                wakeups=wakeups,
             ),
-            wakeups=(
-                RecoveryWakeups(settings.idempotency_table, sqs)
-                if settings.idempotency_table
-                else None
-            ),
+            invoke_intake=RetriedInvokeParts(finder, settings.require_email, forwarding),
+            forwarding=forwarding,
         )
 
     def close(self) -> None:
         """Frees the worker threads of a Runtime that a configuration change replaced."""
-        self.enricher.close()
-        for part in (self.sender, self.ledger, self.queued):
+        forwarding = self.forwarding
+        forwarding.enricher.close()
+        for part in (forwarding.sender, forwarding.ledger, self.http_intake.queued):
             if part is not None:
                 part.close()
+
+
+def _enricher(settings: Settings, keys: ApiKeyStore) -> Enricher:
+    """Both APIs' clients over their own pooled, paced sessions, and the warm cache."""
+    make_pacer = _pacers(settings)
+
+    def connection(
+        api: str,
+        name: str,
+        base_url: str,
+        api_key: Callable[[], str | None],
+        max_rps: float | None,
+        retry_statuses: frozenset[int],
+    ) -> ApiConnection:
+        session = http_session.build_session(
+            pool_size=settings.max_concurrency,
+            max_attempts=settings.lookup_max_attempts,
+            retry_statuses=retry_statuses,
+        )
+        return ApiConnection(
+            name,
+            base_url,
+            api_key,
+            session,
+            settings.http_timeout_seconds,
+            pacer=make_pacer(api, base_url, max_rps) if max_rps else None,
+        )
+
+    minimo = MinimoClient(
+        connection(
+            "minimo",
+            "Minimo",
+            settings.minimo_base_url,
+            keys.minimo_key,
+            settings.minimo_api_max_rps,
+            http_session.RETRYABLE_STATUSES,
+        )
+    )
+    sales = SalesClient(
+        connection(
+            "sales",
+            "the sales API",
+            settings.sales_api_base_url,
+            keys.sales_key,
+            settings.sales_api_max_rps,
+            sales_client.RETRY_STATUSES,
+        ),
+        version=settings.sales_api_version,
+        account=settings.sales_api_account,
+        relationships=settings.sales_relationships,
+    )
+    return Enricher(
+        minimo=minimo,
+        sales=sales,
+        cache=LookupCache(settings.lookup_cache_ttl_seconds),
+        max_concurrency=settings.max_concurrency,
+    )
+
+
+def _forwarding(
+    settings: Settings, enricher: Enricher, sqs: Any, wakeups: RecoveryWakeups | None
+) -> ForwardingParts:
+    from forwarding.parts import ForwardingParts  # as the Runtime is built (from_settings)
+
+    table = settings.idempotency_table
+    return ForwardingParts(
+        enricher=enricher,
+        sender=QueueSender(settings.output_queue_url, sqs),
+        relationship_precedence=settings.relationship_precedence,
+        fifo=settings.fifo_queue,
+        retry_window_seconds=settings.lookup_retry_window_seconds,
+        max_receive_count=settings.intake_max_receive_count,
+        ledger=_ledger(settings, settings.max_concurrency),
+        answers=PartialAnswers(table) if table else None,
+        wakeups=wakeups,
+    )
 
 
 def _pacers(settings: Settings) -> Callable[[str, str, float], Pacer]:

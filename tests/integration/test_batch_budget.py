@@ -121,7 +121,7 @@ def counted_sender():
     from runtime import current_runtime
 
     calls: list[int] = []
-    sender = current_runtime().sender
+    sender = current_runtime().forwarding.sender
     sender._sqs.meta.events.register(
         "before-parameter-build.sqs.SendMessageBatch",
         lambda params, **_: calls.append(len(params["Entries"])),

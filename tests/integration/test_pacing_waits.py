@@ -189,7 +189,7 @@ def test_while_the_fleet_is_paused_batches_go_back_without_a_request(stack, func
     # Known to be paused: no API request, no DynamoDB call, until the pause ends.
     assert stack.sales.requests() == stack.minimo.requests() == []
     assert sales_pacer(runtime).totals()["PacingTableCalls"] == calls
-    assert 595 < runtime.enricher.wait_for(_held()) <= 600
+    assert 595 < runtime.forwarding.enricher.wait_for(_held()) <= 600
     runtime.close()
 
 

@@ -142,7 +142,7 @@ def test_an_event_that_cannot_be_serialised_fails_alone(stack, function_env):
     deliveries = [delivery(f"ok-{i}", {"n": i}) for i in range(3)]
     deliveries.insert(1, delivery("defect", {"n": math.nan}))
     deadline = Deadline.for_lookups(LambdaContextStub(timeout_seconds=30))
-    outcomes = enrich_and_forward(deliveries, current_runtime(), deadline)
+    outcomes = enrich_and_forward(deliveries, current_runtime().forwarding, deadline)
     assert [(o.event_id, o.failure) for o in outcomes] == [
         ("ok-0", None),
         ("defect", OutcomeCode.NOT_SERIALISABLE),

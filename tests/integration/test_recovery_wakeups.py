@@ -60,7 +60,7 @@ def mapping(stack, queue: str, runtime=None) -> SqsEventSource:
     import app
 
     def handler(event, context):
-        return sqs_intake.handle(event, context, runtime)
+        return sqs_intake.handle(event, context, runtime.sqs_intake)
 
     chosen = app.lambda_handler if runtime is None else handler
     return SqsEventSource(stack.client("sqs"), queue, chosen, batch_size=10)
@@ -219,7 +219,7 @@ def test_the_normal_path_makes_no_call_for_wakes(stack, queue, wake_env):
 
     send(stack, queue, *waiters(3))
     assert len(drain(stack, mapping(stack, queue), 3, timeout=15)) == 3
-    wakeups = runtime.current_runtime().wakeups
+    wakeups = runtime.current_runtime().forwarding.wakeups
     assert wakeups is not None
     assert wakeups._client is None  # its DynamoDB client is made on first use: never
 

@@ -36,11 +36,11 @@ from checks.delivery_ids import DeliveryKey
 from forwarding import outage_backoff
 from forwarding.outcome_log import waits_for
 from forwarding.outcomes import Outcome
+from forwarding.parts import ForwardingParts
 from forwarding.queue_receipts import Receipt
 from lookups.address_lookups import KnownAnswers, Lookups
 from platform_services.deadlines import Deadline
 from platform_services.observability import Metric, gauge, logger
-from runtime import Runtime
 
 # Keeping and forgetting answers must leave the batch's hand-backs their time.
 STORE_CALL_SECONDS = 1.0
@@ -60,19 +60,19 @@ class QueueWaits:
 
     def __init__(
         self,
-        runtime: Runtime,
+        parts: ForwardingParts,
         receipts: Mapping[DeliveryKey, Receipt],
         deadline: Deadline,
         *,
         now: float | None = None,
         draw: Callable[[], float] = random.random,
     ) -> None:
-        self._enricher = runtime.enricher
-        self._answers = runtime.answers
-        self._wakeups = runtime.wakeups
+        self._enricher = parts.enricher
+        self._answers = parts.answers
+        self._wakeups = parts.wakeups
         self._answered: set[str] = set()  # APIs that answered a request (not from a cache)
-        self._window = runtime.settings.lookup_retry_window_seconds
-        self._receives = runtime.settings.intake_max_receive_count
+        self._window = parts.retry_window_seconds
+        self._receives = parts.max_receive_count
         self._receipts = receipts
         self._deadline = deadline
         self._now = time.time() if now is None else now

@@ -10,11 +10,10 @@ from concurrent.futures import Future
 from checks.delivery import Delivery
 from forwarding.enriched_event import outgoing_message
 from forwarding.outcomes import OutcomeCode
-from forwarding.queue_sender import MAX_BATCH_ENTRIES, OutgoingMessage
+from forwarding.queue_sender import MAX_BATCH_ENTRIES, OutgoingMessage, QueueSender
 from platform_services import aws_calls
 from platform_services.deadlines import Deadline
 from platform_services.observability import failure_details, logger
-from runtime import Runtime
 
 # Kept from SQS's share of the time for the duplicate check's bookkeeping after the send.
 SETTLE_RESERVE_SECONDS = 0.8
@@ -34,14 +33,17 @@ class OutgoingBatches:
     serialised); `finish` sends the rest and reports every outcome still due.
 
     `cutoff`: no batch is sent after the time left falls under SEND_ATTEMPT_SECONDS; what is
-    left is reported as OutcomeCode.NOT_SENT."""
+    left is reported as OutcomeCode.NOT_SENT. `settles`: the duplicate check settles what was
+    sent afterwards (sending_deadline keeps it its share of the time)."""
 
-    def __init__(self, runtime: Runtime, answer_by: Deadline, sent: Sent, *, cutoff: bool) -> None:
-        self._runtime = runtime
-        self._send_soon = runtime.sender.in_background()  # made before the lookups' subsegment
+    def __init__(
+        self, sender: QueueSender, answer_by: Deadline, sent: Sent, *, cutoff: bool, settles: bool
+    ) -> None:
+        self._send_soon = sender.in_background()  # made before the lookups' subsegment
         self._answer_by = answer_by
         self._sent = sent
         self._cutoff = cutoff
+        self._settles = settles
         self._ready: list[tuple[Delivery, dict, OutgoingMessage]] = []
         self._sending: deque[tuple[Future[dict[str, str]], list]] = deque()
 
@@ -72,7 +74,7 @@ class OutgoingBatches:
 
     def _send_ready(self) -> None:
         messages = [message for _, _, message in self._ready]
-        deadline = sending_deadline(self._answer_by, self._runtime)
+        deadline = sending_deadline(self._answer_by, settles=self._settles)
         start_by = deadline.less(SEND_ATTEMPT_SECONDS) if self._cutoff else None
         self._sending.append((self._send_soon(messages, deadline, start_by), self._ready))
         self._ready = []
@@ -83,11 +85,11 @@ class OutgoingBatches:
             self._sent(delivery, event, failures.get(message.key))
 
 
-def sending_deadline(answer_by: Deadline, runtime: Runtime) -> Deadline:
-    """SQS may use all the time left but the duplicate check's share, which it gets only when
-    that share is enough for one DynamoDB attempt: sending is what must not fail. Worked out
-    when each batch goes: the duplicate check's share depends on the time left."""
-    if runtime.ledger is None:
+def sending_deadline(answer_by: Deadline, *, settles: bool) -> Deadline:
+    """SQS may use all the time left but the duplicate check's share (when it `settles`), which
+    it gets only when that share is enough for one DynamoDB attempt: sending is what must not
+    fail. Worked out when each batch goes: the duplicate check's share depends on the time left."""
+    if not settles:
         return answer_by
     settling = min(SETTLE_RESERVE_SECONDS, max(0.0, answer_by.remaining()) / 3)
     if settling < aws_calls.DYNAMODB.shortest_attempt:

@@ -14,12 +14,12 @@ from forwarding.outage_waits import QueueWaits
 from forwarding.outcome_log import Unforwarded, count_lookups, log_forwarded
 from forwarding.outcomes import Outcome, OutcomeCode
 from forwarding.outgoing_batches import OutgoingBatches
+from forwarding.parts import ForwardingParts
 from forwarding.queue_receipts import Receipt
 from lookups.address_lookups import KnownAnswers, Lookups
 from platform_services import aws_calls
 from platform_services.deadlines import Deadline
 from platform_services.observability import count
-from runtime import Runtime
 
 __all__ = ["Outcome", "enrich_and_forward"]
 
@@ -29,7 +29,7 @@ ADMIT_CHUNK = 16
 
 def enrich_and_forward(
     deliveries: Sequence[Delivery],
-    runtime: Runtime,
+    parts: ForwardingParts,
     deadline: Deadline,
     *,
     hand_back_waits: bool = False,
@@ -53,17 +53,17 @@ def enrich_and_forward(
     unforwarded = Unforwarded()
     answer_by = deadline.for_answer()
     claims = None
-    if runtime.ledger is not None:
+    if parts.ledger is not None:
         claims = DeliveryClaims(
-            runtime.ledger,
+            parts.ledger,
             deadline,
             answer_by,
             hand_back_late=hand_back_waits,
             tally=tally,
             unforwarded=unforwarded,
         )
-    waits = QueueWaits(runtime, receipts or {}, deadline) if hand_back_waits else None
-    forwarding = _Forwarding(runtime, deadline, answer_by, tally, unforwarded, waits)
+    waits = QueueWaits(parts, receipts or {}, deadline) if hand_back_waits else None
+    forwarding = _Forwarding(parts, deadline, answer_by, tally, unforwarded, waits)
     outcomes = forwarding.run(unique, claims)
     if waits is not None:
         waits.settle(outcomes, answer_by)
@@ -83,14 +83,14 @@ class _Forwarding:
 
     def __init__(
         self,
-        runtime: Runtime,
+        parts: ForwardingParts,
         deadline: Deadline,
         answer_by: Deadline,
         tally: Counter[str],
         unforwarded: Unforwarded,
         waits: QueueWaits | None,
     ) -> None:
-        self._runtime = runtime
+        self._parts = parts
         self._deadline = deadline
         self._tally = tally
         self._unforwarded = unforwarded
@@ -100,13 +100,17 @@ class _Forwarding:
         self._by_email: defaultdict[str, list[Delivery]] = defaultdict(list)
         self._known: dict[str, KnownAnswers] = {}  # what earlier tries of waiting records kept
         self._batches = OutgoingBatches(
-            runtime, answer_by, self._sent, cutoff=self._hand_back_waits
+            parts.sender,
+            answer_by,
+            self._sent,
+            cutoff=self._hand_back_waits,
+            settles=parts.ledger is not None,
         )
 
     def run(self, deliveries: list[Delivery], claims: DeliveryClaims | None) -> dict:
         # The fleet's pacing holding the APIs past the deadline (a 429's pause): what a queue
         # keeps waits there until the hold ends, with nothing claimed or asked meanwhile.
-        held = self._runtime.enricher.held_for(self._deadline) if self._hand_back_waits else None
+        held = self._parts.enricher.held_for(self._deadline) if self._hand_back_waits else None
         for delivery in deliveries:
             # On its last receive a record is not handed back again (it would be dead-lettered).
             if held is not None and delivery.email and not self._last_receive(delivery):
@@ -118,7 +122,7 @@ class _Forwarding:
         emails = sorted(self._by_email, key=lambda email: (bool(email), not self._urgent(email)))
         all_lookups: dict[str, Lookups] = {}
         with aws_calls.within(self._deadline):  # the API keys' secret, read by the lookups
-            lookups = self._runtime.enricher.look_up(
+            lookups = self._parts.enricher.look_up(
                 self._admitted(emails, claims),
                 self._deadline,
                 stop_when_full=self._hand_back_waits,
@@ -160,8 +164,8 @@ class _Forwarding:
             if waiting is not None:  # its queue keeps it until its next try
                 self._hand_back(delivery, waiting.why, waiting.seconds, waiting.outage)
                 continue
-            event = enriched_event(delivery, found, self._runtime.settings.relationship_precedence)
-            self._batches.add(delivery, event, fifo=self._runtime.settings.fifo_queue)
+            event = enriched_event(delivery, found, self._parts.relationship_precedence)
+            self._batches.add(delivery, event, fifo=self._parts.fifo)
         self._batches.report_sent()  # what has gone meanwhile, while the lookups still run
 
     def _last_receive(self, delivery: Delivery) -> bool:

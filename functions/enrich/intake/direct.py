@@ -10,13 +10,15 @@ from checks import strict_json
 from checks.delivery import new_delivery
 from checks.delivery_ids import content_id, sender_id
 from intake.answers import malformed
+from intake.parts import RetriedInvokeParts
 from intake.retried_invokes import forward_or_raise
 from platform_services.deadlines import LambdaContextLike
 from platform_services.observability import Metric, count
-from runtime import Runtime
 
 
-def handle(event: Any, context: LambdaContextLike | None, runtime: Runtime) -> dict[str, str]:
+def handle(
+    event: Any, context: LambdaContextLike | None, parts: RetriedInvokeParts
+) -> dict[str, str]:
     count(Metric.EVENTS_RECEIVED)
     if not isinstance(event, dict):
         raise malformed("a direct invocation must pass a JSON object")
@@ -25,7 +27,7 @@ def handle(event: Any, context: LambdaContextLike | None, runtime: Runtime) -> d
         payload,
         event_id=sender_id(None, payload) or content_id("direct", payload),
         source={"kind": "direct"},
-        finder=runtime.email_finder,
-        require_email=runtime.settings.require_email,
+        finder=parts.email_finder,
+        require_email=parts.require_email,
     )
-    return forward_or_raise(delivery, runtime, context)
+    return forward_or_raise(delivery, parts.forwarding, context)

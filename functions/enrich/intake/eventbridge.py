@@ -20,10 +20,10 @@ from checks import strict_json
 from checks.delivery import new_delivery
 from checks.delivery_ids import safe_id
 from intake.answers import malformed
+from intake.parts import RetriedInvokeParts
 from intake.retried_invokes import forward_or_raise
 from platform_services.deadlines import LambdaContextLike
 from platform_services.observability import Metric, count
-from runtime import Runtime
 
 # EventBridge's `time` (AWS docs, "Amazon EventBridge events": RFC 3339, e.g. 2017-12-22T18:43:48Z)
 _RFC3339 = re.compile(
@@ -31,7 +31,9 @@ _RFC3339 = re.compile(
 )
 
 
-def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Runtime) -> dict:
+def handle(
+    event: dict[str, Any], context: LambdaContextLike | None, parts: RetriedInvokeParts
+) -> dict:
     count(Metric.EVENTS_RECEIVED)
     bridged = EventBridgeEvent(event)
     received_at = _received_at(event)
@@ -45,11 +47,11 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
                 "detail_type": bridged.detail_type,
             }
         ),
-        finder=runtime.email_finder,
-        require_email=runtime.settings.require_email,
+        finder=parts.email_finder,
+        require_email=parts.require_email,
         received_at=received_at,
     )
-    return forward_or_raise(delivery, runtime, context)
+    return forward_or_raise(delivery, parts.forwarding, context)
 
 
 def _is_a_moment(text: str) -> bool:

@@ -25,12 +25,11 @@ from forwarding.outcomes import MET_BEFORE, OutcomeCode
 from forwarding.pipeline import enrich_and_forward
 from intake import answers, outcome_answers
 from intake.answers import Refusal
+from intake.parts import HttpIntakeParts
 from intake.proxy_events import ProxyRequest, proxy_event
 from platform_services.api_keys import SecretUnavailable
 from platform_services.deadlines import Deadline, LambdaContextLike
 from platform_services.observability import Metric, count, logger
-from runtime import Runtime
-from settings import Settings
 
 if TYPE_CHECKING:
     from intake.queued_mode import QueuedMode
@@ -39,20 +38,22 @@ _PROVIDER_IN_PATH = re.compile(r"/webhooks/([^/]{1,64})/?$")
 QUEUED = "queued"  # the status of a webhook answered before it is enriched (queued mode)
 
 
-def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Runtime) -> dict:
+def handle(
+    event: dict[str, Any], context: LambdaContextLike | None, parts: HttpIntakeParts
+) -> dict:
     count(Metric.EVENTS_RECEIVED)
     deadline = Deadline.for_lookups(context)
     try:
-        delivery = accept(proxy_event(event), runtime, deadline)
+        delivery = accept(proxy_event(event), parts, deadline)
     except (Refusal, CheckFailed) as error:
         refusal = answers.refusal_for(error)
         count(Metric.EVENTS_REFUSED)
         logger.warning("request refused", extra={"status": refusal.status, "code": refusal.code})
         return refused(refusal)
     logger.set_correlation_id(delivery.event_id)
-    if runtime.queued is not None:
-        return queue_for_enrichment(delivery, runtime.queued, deadline)
-    [outcome] = enrich_and_forward([delivery], runtime, deadline)
+    if parts.queued is not None:
+        return queue_for_enrichment(delivery, parts.queued, deadline)
+    [outcome] = enrich_and_forward([delivery], parts.forwarding, deadline)
     return answered(outcome_answers.http_answer(outcome))
 
 
@@ -85,28 +86,30 @@ def queue_for_enrichment(delivery: Delivery, queued: QueuedMode, deadline: Deadl
     return answered(outcome_answers.http_answer(outcome))
 
 
-def accept(request: ProxyRequest, runtime: Runtime, deadline: Deadline | None = None) -> Delivery:
+def accept(
+    request: ProxyRequest, parts: HttpIntakeParts, deadline: Deadline | None = None
+) -> Delivery:
     """Checks and parses the request; raises a Refusal, or the check that failed. The webhook
     secret is read by `deadline` (503 if it cannot be)."""
-    settings = runtime.settings
     if request.http_method.upper() != "POST":
         raise answers.method_not_allowed()
-    body = raw_body(request, settings.max_body_bytes)
+    body = raw_body(request, parts.max_body_bytes)
     # Headers and the path are text too: the same policy as the body (lone surrogates refused).
     source = strict_json.accepted(
         {"kind": "http", "route": request.route, "provider": _provider(request)}
     )
     provider = source["provider"]
     headers = CaseInsensitiveDict(strict_json.accepted(request.headers))
-    check_signature(runtime, provider, signed_request(request, headers, body, settings), deadline)
+    signed = signed_request(request, headers, body, parts.webhook_base_url)
+    check_signature(parts, provider, signed, deadline)
     # A HandshakeKey field (Wufoo, Formstack) is the sender's secret: never forwarded.
     payload = without_secret_fields(parse_body(body, headers.get("content-type")))
     return new_delivery(
         payload,
         event_id=sender_id(headers, payload) or content_id("http", provider, payload),
         source=source,
-        finder=runtime.email_finder,
-        require_email=settings.require_email,
+        finder=parts.email_finder,
+        require_email=parts.require_email,
         received_at=_received_at(request),
     )
 
@@ -131,10 +134,11 @@ def raw_body(request: ProxyRequest, max_bytes: int) -> bytes:
 
 
 def signed_request(
-    request: ProxyRequest, headers: Mapping[str, str], body: bytes, settings: Settings
+    request: ProxyRequest, headers: Mapping[str, str], body: bytes, base_url: str | None
 ) -> SignedRequest:
     """What the signature schemes read: a REST API's repeated headers joined with commas, as
-    the HTTP API joins them, so that a duplicated signature header is refused alike."""
+    the HTTP API joins them, so that a duplicated signature header is refused alike.
+    `base_url` (WEBHOOK_BASE_URL): where senders post, when the event cannot tell."""
     repeated = {
         name.lower(): ",".join(values)
         for name, values in request.multi_value_headers.items()
@@ -148,28 +152,28 @@ def signed_request(
         body=body,
         method=request.http_method,
         query=request_urls.query_pairs(event),
-        uri=lambda: request_urls.sender_url(event, settings.webhook_base_url),
+        uri=lambda: request_urls.sender_url(event, base_url),
         content_type=headers.get("content-type"),
     )
 
 
 def check_signature(
-    runtime: Runtime, provider: str | None, request: SignedRequest, deadline: Deadline | None = None
+    parts: HttpIntakeParts,
+    provider: str | None,
+    request: SignedRequest,
+    deadline: Deadline | None = None,
 ) -> str | None:
     """The request must be proven for its route (else SignatureRejected); returns the scheme that
     proved it. With no webhook secret at all: a deployed function (keys in Secrets Manager)
     refuses (SignaturesUncheckable) unless unsigned webhooks are explicitly allowed; a local run
     without WEBHOOK_SECRET has its checks off (None). An unreadable secret: 503."""
     try:
-        keys = runtime.keys.current(deadline)
+        keys = parts.keys.current(deadline)
     except SecretUnavailable:  # fail closed: an unreadable secret never means "checks off"
         raise answers.secret_unreadable() from None
-    settings = runtime.settings
     return webhook_signatures.check(
         webhook_signatures.RouteSchemes(
-            settings.signature_scheme,
-            dict(settings.signature_routes),
-            settings.allow_unsigned_webhooks or settings.api_keys_secret_arn is None,
+            parts.signature_scheme, dict(parts.signature_routes), parts.unsigned_allowed
         ),
         webhook_signatures.WebhookSecrets(keys.webhook_secrets, keys.provider_webhook_secrets),
         provider,

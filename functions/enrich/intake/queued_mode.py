@@ -1,5 +1,5 @@
 """Queued mode's parts (INTAKE_QUEUE_URL), built together or not at all: the HTTP edge receives
-them as one object, rather than testing each of the Runtime's optional parts."""
+them as one object (HttpIntakeParts.queued), rather than testing each optional part."""
 
 from __future__ import annotations
 

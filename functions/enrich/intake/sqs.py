@@ -37,11 +37,11 @@ from forwarding.pipeline import enrich_and_forward
 from intake import queued_webhooks
 from intake.answers import Refusal, malformed, not_signed_by_the_edge, refusal_for
 from intake.outcome_answers import record_failure
+from intake.parts import SqsIntakeParts
 from intake.queued_signatures import SIGNATURE_ATTRIBUTE, Verdict
 from platform_services.deadlines import Deadline, LambdaContextLike
 from platform_services.observability import Metric, count, failure_details, logger
 from platform_services.secret_reader import SecretUnavailable
-from runtime import Runtime
 
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -55,15 +55,15 @@ class RecordNotForwarded(Exception):
     """Marks a record as failed for the batch processor."""
 
 
-def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Runtime) -> dict:
+def handle(event: dict[str, Any], context: LambdaContextLike | None, parts: SqsIntakeParts) -> dict:
     records = sqs_records(event)
     count(Metric.EVENTS_RECEIVED, len(records))
     deadline = Deadline.for_lookups(context, records=len(records))
-    deliveries, failures = read_batch(records, runtime, deadline)
+    deliveries, failures = read_batch(records, parts, deadline)
 
     outcomes = enrich_and_forward(
         list(deliveries.values()),
-        runtime,
+        parts.forwarding,
         deadline,
         hand_back_waits=True,
         receipts=queue_receipts.by_delivery(records, deliveries),
@@ -73,7 +73,7 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
         if failure is not None:
             failures[message_id] = failure
     waiting = dict(zip(deliveries, outcomes, strict=True))
-    _hand_back(records, waiting, runtime, deadline.for_answer())
+    _hand_back(records, waiting, parts, deadline.for_answer())
 
     def report(record: SQSRecord) -> None:
         if record.message_id in failures:
@@ -83,12 +83,12 @@ def handle(event: dict[str, Any], context: LambdaContextLike | None, runtime: Ru
 
 
 def read_batch(
-    records: list[SQSRecord], runtime: Runtime, deadline: Deadline
+    records: list[SQSRecord], parts: SqsIntakeParts, deadline: Deadline
 ) -> tuple[dict[str, Delivery], dict[str, str]]:
     """Each record's delivery by message id, and {message id: why} for those refused, not
     readable, or left unread for want of time (at most READ_SHARE of the lookups' time)."""
     read_by = deadline.less(deadline.remaining() * (1 - READ_SHARE))
-    reader = _RecordReader(runtime, deadline)
+    reader = _RecordReader(parts, deadline)
     deliveries: dict[str, Delivery] = {}
     for record in records:
         if read_by.remaining() <= 0:
@@ -99,7 +99,10 @@ def read_batch(
 
 
 def _hand_back(
-    records: list[SQSRecord], outcomes: dict[str, Outcome], runtime: Runtime, deadline: Deadline
+    records: list[SQSRecord],
+    outcomes: dict[str, Outcome],
+    parts: SqsIntakeParts,
+    deadline: Deadline,
 ) -> None:
     """Records whose lookups must wait come back when the wait ends, each queue's at once
     (record_handback.py); the rest of what is handed back keeps the queue's own timeout."""
@@ -114,13 +117,13 @@ def _hand_back(
             by_queue.setdefault(record.event_source_arn, []).append(wait)
     for queue_arn, waits in by_queue.items():
         try:
-            queue = record_handback.queue_url(runtime.sqs, queue_arn)
+            queue = record_handback.queue_url(parts.sqs, queue_arn)
         except ValueError:  # not a queue's ARN: the queue's own visibility timeout applies
             logger.warning("records handed back to a queue with no usable ARN")
             continue
-        record_handback.hand_back(runtime.sqs, queue, waits, deadline)
-        if runtime.wakeups is not None:  # those waiting out an outage: woken when it ends
-            runtime.wakeups.remember(queue, waits, outcomes, deadline)
+        record_handback.hand_back(parts.sqs, queue, waits, deadline)
+        if parts.wakeups is not None:  # those waiting out an outage: woken when it ends
+            parts.wakeups.remember(queue, waits, outcomes, deadline)
 
 
 def sqs_records(event: dict[str, Any]) -> list[SQSRecord]:
@@ -154,8 +157,8 @@ def _well_formed(raw: Any) -> bool:
 class _RecordReader:
     """Turns records into deliveries; what it cannot read is summed up in one line per batch."""
 
-    def __init__(self, runtime: Runtime, deadline: Deadline) -> None:
-        self._runtime = runtime
+    def __init__(self, parts: SqsIntakeParts, deadline: Deadline) -> None:
+        self._parts = parts
         self._deadline = deadline
         self._keys_unavailable = False  # tried once per batch, not once per record
         self.failures: dict[str, str] = {}
@@ -222,15 +225,15 @@ class _RecordReader:
             payload,
             event_id=event_id or sender_id(None, payload) or safe_id(record.message_id),
             source={"kind": "sqs", "queue": record.event_source_arn.rsplit(":", 1)[-1]},
-            finder=self._runtime.email_finder,
-            require_email=self._runtime.settings.require_email,
+            finder=self._parts.email_finder,
+            require_email=self._parts.require_email,
             received_at=queue_receipts.received_at(record.raw_event.get("attributes", {})),
         )
 
     def _signed(self, record: SQSRecord) -> bool:
         """True for a queued webhook the edge signed; False for an unsigned body (an ordinary
         submission); refuses (401) a signature no current key verifies."""
-        signing = self._runtime.intake_signing
+        signing = self._parts.intake_signing
         if signing is None:  # this deployment queues no webhooks: none can be genuine
             return False
         if self._keys_unavailable:

@@ -57,7 +57,7 @@ def _fresh_container(stack, function_env) -> None:
 def _sales_wait() -> float:
     from runtime import current_runtime
 
-    return current_runtime().enricher.connections["sales"].known_wait()
+    return current_runtime().forwarding.enricher.connections["sales"].known_wait()
 
 
 @settings(FUZZ, max_examples=examples(120))

@@ -17,7 +17,7 @@ from tests.handler_results import answer
 
 
 def handle(event: dict) -> tuple[int, dict]:
-    return answer(http.handle(event, LambdaContextStub(), current_runtime()))
+    return answer(http.handle(event, LambdaContextStub(), current_runtime().http_intake))
 
 
 def test_an_accepted_webhook_is_answered_202_once_it_is_on_the_queue(stack, function_env):

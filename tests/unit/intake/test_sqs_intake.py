@@ -17,7 +17,7 @@ from tests.conftest import missing_queue_url
 
 def handle(event: dict, timeout: float = 30) -> set[str]:
     """The message ids the batch reports as failed."""
-    result = sqs.handle(event, LambdaContextStub(timeout), current_runtime())
+    result = sqs.handle(event, LambdaContextStub(timeout), current_runtime().sqs_intake)
     return {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
 
 
@@ -65,5 +65,5 @@ def test_a_batch_with_no_time_left_hands_every_record_back_unsent(stack, functio
 )
 def test_an_event_that_only_looks_like_a_batch_is_refused_whole(stack, function_env, records):
     with pytest.raises(Refusal) as refused:
-        sqs.handle({"Records": records}, LambdaContextStub(), current_runtime())
+        sqs.handle({"Records": records}, LambdaContextStub(), current_runtime().sqs_intake)
     assert refused.value.status == 400
