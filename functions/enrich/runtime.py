@@ -10,17 +10,12 @@ from typing import TYPE_CHECKING, Any
 
 from checks.email_extraction import EmailFinder
 from forwarding.queue_sender import QueueSender
-from forwarding.recovery_wakeups import RecoveryWakeups
 from intake.queued_signatures import IntakeSigning
 from lookups import http_session, sales_client
 from lookups.cache import LookupCache
 from lookups.enricher import Enricher
 from lookups.http_session import ApiConnection
 from lookups.minimo_client import MinimoClient
-from lookups.pacing.container_pacer import Pacer, RequestPacer
-from lookups.pacing.fleet_pacer import fleet_pacer
-from lookups.pacing.table_clock import TableClock
-from lookups.partial_answers import PartialAnswers
 from lookups.sales_client import SalesClient
 from platform_services import aws_calls
 from platform_services.api_keys import ApiKeyStore
@@ -30,8 +25,11 @@ from settings import ENVIRONMENT_VARIABLES, Settings
 if TYPE_CHECKING:
     from forwarding.ledger import DeliveryLedger  # only with IDEMPOTENCY_TABLE (not cheap)
     from forwarding.parts import ForwardingParts
+    from forwarding.recovery_wakeups import RecoveryWakeups  # only with IDEMPOTENCY_TABLE
     from intake.parts import HttpIntakeParts, RetriedInvokeParts, SqsIntakeParts
     from intake.queued_mode import QueuedMode  # only in queued mode
+    from lookups.pacing.container_pacer import Pacer
+    from lookups.partial_answers import PartialAnswers  # only with IDEMPOTENCY_TABLE
 
 # Besides the function's own variables, these change where AWS calls go (local runs, tests).
 _AWS_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
@@ -61,7 +59,7 @@ class Runtime:
         sqs = aws_calls.client("sqs", aws_calls.SQS, max_pool_connections=16)
         signing = IntakeSigning(settings, secrets) if settings.intake_signing else None
         table = settings.idempotency_table
-        wakeups = RecoveryWakeups(table, sqs) if table else None
+        wakeups = _recovery_wakeups(table, sqs)
         forwarding = _forwarding(settings, _enricher(settings, keys), sqs, wakeups)
         finder = EmailFinder(settings.email_paths)
         return cls(
@@ -173,7 +171,7 @@ def _forwarding(
         retry_window_seconds=settings.lookup_retry_window_seconds,
         max_receive_count=settings.intake_max_receive_count,
         ledger=_ledger(settings, settings.max_concurrency),
-        answers=PartialAnswers(table) if table else None,
+        answers=_partial_answers(table),
         wakeups=wakeups,
     )
 
@@ -183,7 +181,12 @@ def _pacers(settings: Settings) -> Callable[[str, str, float], Pacer]:
     view of the table's time; else the container's own."""
     table = settings.pacing_table
     if table is None or not (settings.sales_api_max_rps or settings.minimo_api_max_rps):
+        from lookups.pacing.container_pacer import RequestPacer
+
         return lambda _name, _base_url, rate: RequestPacer(rate)
+    from lookups.pacing.fleet_pacer import fleet_pacer
+    from lookups.pacing.table_clock import TableClock
+
     # Made with the container, as the SQS client is: a first batch need not wait for it.
     dynamodb = aws_calls.client("dynamodb", aws_calls.PACING, max_pool_connections=4)
 
@@ -204,6 +207,24 @@ def _pacers(settings: Settings) -> Callable[[str, str, float], Pacer]:
         )
 
     return pacer
+
+
+# The parts that only IDEMPOTENCY_TABLE or PACING_TABLE ask for are imported when they are built:
+# a cold start without them does not define their classes.
+def _recovery_wakeups(table: str | None, sqs: Any) -> RecoveryWakeups | None:
+    if not table:
+        return None
+    from forwarding.recovery_wakeups import RecoveryWakeups
+
+    return RecoveryWakeups(table, sqs)
+
+
+def _partial_answers(table: str | None) -> PartialAnswers | None:
+    if not table:
+        return None
+    from lookups.partial_answers import PartialAnswers
+
+    return PartialAnswers(table)
 
 
 def _ledger(

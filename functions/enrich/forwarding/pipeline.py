@@ -5,21 +5,24 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import islice
+from typing import TYPE_CHECKING
 
 from checks.delivery import Delivery
 from checks.delivery_ids import DeliveryKey
 from forwarding.claims import DeliveryClaims
 from forwarding.enriched_event import enriched_event
-from forwarding.outage_waits import QueueWaits
 from forwarding.outcome_log import Unforwarded, count_lookups, log_forwarded
 from forwarding.outcomes import Outcome, OutcomeCode
 from forwarding.outgoing_batches import OutgoingBatches
 from forwarding.parts import ForwardingParts
-from forwarding.queue_receipts import Receipt
 from lookups.address_lookups import KnownAnswers, Lookups
 from platform_services import aws_calls
 from platform_services.deadlines import Deadline
 from platform_services.observability import count
+
+if TYPE_CHECKING:  # only a queue's records wait out an outage: loaded when one does
+    from forwarding.outage_waits import QueueWaits
+    from forwarding.queue_receipts import Receipt
 
 __all__ = ["Outcome", "enrich_and_forward"]
 
@@ -62,7 +65,7 @@ def enrich_and_forward(
             tally=tally,
             unforwarded=unforwarded,
         )
-    waits = QueueWaits(parts, receipts or {}, deadline) if hand_back_waits else None
+    waits = _queue_waits(parts, receipts or {}, deadline) if hand_back_waits else None
     forwarding = _Forwarding(parts, deadline, answer_by, tally, unforwarded, waits)
     outcomes = forwarding.run(unique, claims)
     if waits is not None:
@@ -74,6 +77,14 @@ def enrich_and_forward(
     for name, value in tally.items():
         count(name, value)
     return [outcomes[d.key] for d in deliveries]
+
+
+def _queue_waits(
+    parts: ForwardingParts, receipts: Mapping[DeliveryKey, Receipt], deadline: Deadline
+) -> QueueWaits:
+    from forwarding.outage_waits import QueueWaits
+
+    return QueueWaits(parts, receipts, deadline)
 
 
 class _Forwarding:
