@@ -57,12 +57,13 @@ def artifacts(build_dir: Path = BUILD_DIR) -> list[Artifact]:
     ]
 
 
-def compile_artifact(artifact: Artifact) -> bool:
-    """Every module in the artifact, compiled beside its source (__pycache__/*.cpython-313.pyc)."""
+def compile_artifact(artifact: Artifact, *, workers: int = 1) -> bool:
+    """Every module in the artifact, compiled beside its source (__pycache__/*.cpython-313.pyc).
+    `workers=0`: a process per CPU (from a `__main__` guard only, as multiprocessing requires)."""
     return compileall.compile_dir(
         artifact.folder,
         quiet=1,
-        workers=0,  # one per CPU
+        workers=workers,
         invalidation_mode=artifact.mode,
     )
 
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if found else 0
     ok = True
     for artifact in artifacts():
-        ok = compile_artifact(artifact) and ok
+        ok = compile_artifact(artifact, workers=0) and ok
         print(f"bytecode: {artifact.folder.relative_to(ROOT)} ({artifact.mode.name.lower()})")
     return 0 if ok else 1
 
