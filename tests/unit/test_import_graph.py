@@ -38,20 +38,6 @@ LAYERS = (
     "settings",
 )
 
-# Arrows that still run up, each waiting on a change in a module another piece of work holds:
-# settings validates scheme names that checks/signatures/schemes.py defines. (The stages no
-# longer import runtime: each takes its own parts, declared in its own layer, intake/parts.py
-# and forwarding/parts.py.) An entry that no longer exists fails the test below, so that this
-# list only shrinks.
-KNOWN_BACK_ARROWS = frozenset(
-    {
-        # One import (and the two packages it runs first).
-        ("settings", "checks"),
-        ("settings", "checks.signatures"),
-        ("settings", "checks.signatures.schemes"),
-    }
-)
-
 
 def module_name(path: Path, root: Path = FUNCTION_DIR) -> str:
     return ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
@@ -148,12 +134,7 @@ def test_there_are_no_import_cycles():
 
 
 def test_no_arrow_runs_back_up_the_layers():
-    assert back_arrows(GRAPH) - KNOWN_BACK_ARROWS == set()
-
-
-def test_every_known_back_arrow_is_still_there():
-    """Fixed ones leave the list."""
-    assert KNOWN_BACK_ARROWS - back_arrows(GRAPH) == set()
+    assert back_arrows(GRAPH) == set()
 
 
 # --- the checks above can fail -------------------------------------------------------------------

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from checks.signatures.schemes import AUTO, SCHEMES
 from settings.environment_reader import RELATIONSHIPS, ConfigurationError, EnvReader
 from settings.number_ranges import NUMBER_RANGES, NumberRange, shown
+from settings.signature_scheme_names import AUTO, SCHEMES
 
 # What callers import from `settings`, wherever it is defined.
 __all__ = [

@@ -11,24 +11,43 @@ Each scheme is written from its publisher's documentation (cited where it is ver
 | token | the route's secret as ?token= or Authorization: Bearer | shared_secrets |
 | wufoo | the route's secret as the HandshakeKey form field | shared_secrets |
 
-Kept free of imports so that settings/ can validate names without loading the verifiers.
+The names themselves are the configuration's (settings/signature_scheme_names.py); this module
+imports nothing else, so that naming a scheme loads no verifier.
 """
 
 from __future__ import annotations
 
-STANDARD = "standard-webhooks"
-TYPEFORM = "typeform"
-TALLY = "tally"
-GITHUB = "github"
-HUBSPOT = "hubspot"
-WEBFLOW = "webflow"
-FORMSTACK = "formstack"
-WUFOO = "wufoo"
-TOKEN = "token"  # noqa: S105 (a name, not a secret)
-# SIGNATURE_SCHEME=auto: a route named after a tool uses that tool's scheme (ROUTE_PRESETS).
-AUTO = "auto"
+from settings.signature_scheme_names import (
+    AUTO,
+    FORMSTACK,
+    GITHUB,
+    HUBSPOT,
+    SCHEMES,
+    STANDARD,
+    TALLY,
+    TOKEN,
+    TYPEFORM,
+    WEBFLOW,
+    WUFOO,
+)
 
-SCHEMES = (STANDARD, TYPEFORM, TALLY, GITHUB, HUBSPOT, WEBFLOW, FORMSTACK, WUFOO, TOKEN)
+__all__ = [
+    "AUTO",
+    "BODY_ONLY",
+    "FORMSTACK",
+    "GITHUB",
+    "HUBSPOT",
+    "ROUTE_PRESETS",
+    "SCHEMES",
+    "STANDARD",
+    "TALLY",
+    "TOKEN",
+    "TOLERANCE_SECONDS",
+    "TYPEFORM",
+    "WEBFLOW",
+    "WUFOO",
+    "preset_for",
+]
 
 # The route label (/webhooks/<label>) → the scheme its tool proves itself with. Tools that cannot
 # sign get `token`: each lets the URL (and some a header) be set, so a secret can travel there.
