@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 
-from checks.signatures.schemes import FORMSTACK, GITHUB, TALLY, TYPEFORM
 from checks.signatures.signed_requests import (
     OWS,
     SignedRequest,
@@ -28,6 +27,7 @@ from checks.signatures.signed_requests import (
     hmac_sha256,
     unauthorized,
 )
+from settings.signature_scheme_names import FORMSTACK, GITHUB, TALLY, TYPEFORM
 
 
 def _b64(digest: bytes) -> str:

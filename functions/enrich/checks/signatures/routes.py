@@ -26,7 +26,9 @@ from checks.check_failures import SignatureRejected, SignaturesUncheckable
 from checks.signatures import body_only as body_signatures
 from checks.signatures import shared_secrets
 from checks.signatures import timestamped as timestamped_signatures
-from checks.signatures.schemes import (
+from checks.signatures.schemes import preset_for
+from checks.signatures.signed_requests import SignedRequest
+from settings.signature_scheme_names import (
     AUTO,
     FORMSTACK,
     GITHUB,
@@ -37,9 +39,7 @@ from checks.signatures.schemes import (
     TYPEFORM,
     WEBFLOW,
     WUFOO,
-    preset_for,
 )
-from checks.signatures.signed_requests import SignedRequest
 
 __all__ = [
     "AUTO",

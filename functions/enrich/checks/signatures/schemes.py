@@ -17,80 +17,47 @@ imports nothing else, so that naming a scheme loads no verifier.
 
 from __future__ import annotations
 
-from settings.signature_scheme_names import (
-    AUTO,
-    FORMSTACK,
-    GITHUB,
-    HUBSPOT,
-    SCHEMES,
-    STANDARD,
-    TALLY,
-    TOKEN,
-    TYPEFORM,
-    WEBFLOW,
-    WUFOO,
-)
-
-__all__ = [
-    "AUTO",
-    "BODY_ONLY",
-    "FORMSTACK",
-    "GITHUB",
-    "HUBSPOT",
-    "ROUTE_PRESETS",
-    "SCHEMES",
-    "STANDARD",
-    "TALLY",
-    "TOKEN",
-    "TOLERANCE_SECONDS",
-    "TYPEFORM",
-    "WEBFLOW",
-    "WUFOO",
-    "preset_for",
-]
+from settings import signature_scheme_names as names
 
 # The route label (/webhooks/<label>) → the scheme its tool proves itself with. Tools that cannot
 # sign get `token`: each lets the URL (and some a header) be set, so a secret can travel there.
 ROUTE_PRESETS: dict[str, str] = {
-    TYPEFORM: TYPEFORM,
-    TALLY: TALLY,
-    GITHUB: GITHUB,
-    HUBSPOT: HUBSPOT,
-    WEBFLOW: WEBFLOW,
-    FORMSTACK: FORMSTACK,
-    WUFOO: WUFOO,
+    names.TYPEFORM: names.TYPEFORM,
+    names.TALLY: names.TALLY,
+    names.GITHUB: names.GITHUB,
+    names.HUBSPOT: names.HUBSPOT,
+    names.WEBFLOW: names.WEBFLOW,
+    names.FORMSTACK: names.FORMSTACK,
+    names.WUFOO: names.WUFOO,
     # Jotform's webhooks carry no signature and no custom header: the token goes in the URL.
-    "jotform": TOKEN,
+    "jotform": names.TOKEN,
     # Paperform: "We do not currently support the addition ... of headers. If ... you require
     # authorization for your endpoint, ... include it in the webhook URL's query string."
     # (paperform.co/help/articles/how-to-use-webhooks)
-    "paperform": TOKEN,
+    "paperform": names.TOKEN,
     # Cognito Forms posts JSON to the "Submit Entry Endpoint" URL; no signature is documented
     # (cognitoforms.com/support/66/data-integration/webhooks).
-    "cognito-forms": TOKEN,
+    "cognito-forms": names.TOKEN,
     # Fillout's webhook integration posts to the URL you enter (fillout.com/help/webhook).
-    "fillout": TOKEN,
+    "fillout": names.TOKEN,
     # Zoho Forms' webhooks take custom headers, e.g. Authorization
     # (zoho.com/forms/help/integrations/webhooks.html).
-    "zoho-forms": TOKEN,
+    "zoho-forms": names.TOKEN,
     # WordPress form plugins: Gravity Forms' Webhooks Add-On sets request headers, e.g.
     # "Authorization: Bearer ..." (docs.gravityforms.com/webhooks-feed-meta); WPForms' Webhooks
     # addon sets request headers too.
-    "gravity-forms": TOKEN,
-    "wpforms": TOKEN,
+    "gravity-forms": names.TOKEN,
+    "wpforms": names.TOKEN,
     # Google Forms sends nothing by itself: an Apps Script's UrlFetchApp call sets the headers.
-    "google-forms": TOKEN,
+    "google-forms": names.TOKEN,
     # Microsoft Forms through Power Automate: its HTTP action sets any header.
-    "microsoft-forms": TOKEN,
+    "microsoft-forms": names.TOKEN,
     # Webhooks by Zapier's POST step sets headers and the URL.
-    "zapier": TOKEN,
+    "zapier": names.TOKEN,
 }
 
 # Timestamped schemes refuse a request older (or newer) than this: replays expire.
 TOLERANCE_SECONDS = 5 * 60
-# Schemes whose proof covers the body alone, with no timestamp: a captured request verifies for
-# ever, so their secret must never serve another scheme (see routes.route_secrets).
-BODY_ONLY = (TYPEFORM, TALLY, GITHUB, FORMSTACK)
 
 
 def preset_for(label: str) -> str | None:
