@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.doc_sections import replace_section
+
 if TYPE_CHECKING:
     from bench.fleet import Run
 
@@ -216,10 +218,4 @@ def write_section(path: Path, text: str, row: tuple[str, ...] | None = None) -> 
         current = "\n".join(
             line if old.startswith("| (k) ") else old for old in current.split("\n")
         )
-    if SECTION_START in current and SECTION_END in current:
-        before = current[: current.index(SECTION_START)]
-        after = current[current.index(SECTION_END) + len(SECTION_END) :].lstrip("\n")
-        current = before + text + ("\n" + after if after else "")
-    else:
-        current = current.rstrip("\n") + "\n\n" + text
-    path.write_text(current)
+    path.write_text(replace_section(current, text, SECTION_START, SECTION_END))

@@ -18,7 +18,6 @@ import argparse
 import gc
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.doc_sections import write_section
 from bench.measuring import quiet as _quiet
 from bench.measuring import stack_process
 from local.commands.invoker import load_handler
@@ -238,17 +238,6 @@ records ran 15.0-21.5 s and some records were both forwarded and reported failed
 {END}"""
 
 
-def write(path: Path, text: str) -> None:
-    """Replaces this script's section of `path` (or appends it), leaving the rest as it is."""
-    current = path.read_text() if path.exists() else ""
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.DOTALL)
-    if pattern.search(current):
-        updated = pattern.sub(lambda _: text, current)
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(updated)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--write", type=Path, help="write the section into this Markdown file")
@@ -263,7 +252,7 @@ def main() -> int:
     text = section(memory, budget)
     print(text)
     if args.write:
-        write(args.write, text)
+        write_section(args.write, text, START, END)
         print(f"\nwritten to {args.write}")
     return 0
 

@@ -15,6 +15,7 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.doc_sections import write_section
 from bench.fleet import Fleet, Run
 from bench.fleet_report import Result
 from local.stand_ins.stack_resources import (
@@ -154,17 +155,6 @@ event on the output queue; the floor is the first run's.
 {END}"""
 
 
-def write(path: Path, text: str) -> None:
-    """Replaces this script's section of `path` (or appends it), leaving the rest as it is."""
-    current = path.read_text() if path.exists() else ""
-    if START in current and END in current:
-        before, after = current[: current.index(START)], current[current.index(END) + len(END) :]
-        updated = before + text + after
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(updated)
-
-
 def main() -> int:
     from bench.run import stack_process
 
@@ -181,7 +171,7 @@ def main() -> int:
     print()
     print(table(results))
     if args.write:
-        write(args.write, section(results))
+        write_section(args.write, section(results), START, END)
         print(f"\nwritten to {args.write}")
     return 0
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import webhook_modes
+from bench.doc_sections import find_section
 from bench.measuring import Timing
 
 COMMAND = "make bench"
@@ -131,10 +132,9 @@ def kept_sections(path: Path) -> str:
 
     current = path.read_text() if path.exists() else ""
     kept = ""
-    for first, last in ((limits.START, limits.END), (outage.START, outage.END)):
-        start, end = current.find(first), current.find(last)
-        if 0 <= start < end:
-            kept += "\n" + current[start : end + len(last)] + "\n"
+    for start, end in ((limits.START, limits.END), (outage.START, outage.END)):
+        if where := find_section(current, start, end):
+            kept += "\n" + current[where[0] : where[1]] + "\n"
     return kept
 
 

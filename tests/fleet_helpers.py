@@ -50,8 +50,13 @@ def drain_batch(runtime: Runtime, records: list[dict]) -> list[str]:
     return [o.failure for o in outcomes if o.failure]
 
 
+def batch_event(addresses: list[str]) -> dict:
+    """An SQS event with one record per address."""
+    return sqs_event([{"email": e} for e in addresses])
+
+
 def batch(addresses: list[str]) -> list[dict]:
-    return sqs_event([{"email": e} for e in addresses])["Records"]
+    return batch_event(addresses)["Records"]
 
 
 def sales_pacer(runtime: Runtime):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import operator
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,15 @@ from jsonschema import Draft202012Validator
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "docs" / "schema" / "enriched-event-v1.json"
 # Objects whose properties belong to someone else: the submission and Minimo's contact.
 _OPEN_OBJECTS = ("payload", "contact")
+# docs/schema/README.md, "The message attributes": where the body holds each one's value.
+_ATTRIBUTE_PATHS = {
+    "event_id": ("event_id",),
+    "enrichment_status": ("enrichment", "status"),
+    "source_kind": ("source", "kind"),
+    "relationship": ("enrichment", "relationship"),
+}
+# Set only when the body's value is not null (nor empty: SQS takes no empty attribute value).
+_SET_WHEN_GIVEN = {"relationship"}
 
 
 class ContractViolation(AssertionError):
@@ -72,14 +82,11 @@ def check_message(body: Any, attributes: Mapping[str, str]) -> None:
 
 
 def _attribute_problems(body: dict[str, Any], attributes: Mapping[str, str]) -> list[str]:
-    enrichment = body["enrichment"]
-    expected = {
-        "event_id": body["event_id"],
-        "enrichment_status": enrichment["status"],
-        "source_kind": body["source"]["kind"],
-    }
-    if enrichment["relationship"]:
-        expected["relationship"] = enrichment["relationship"]
+    expected = {}
+    for name, path in _ATTRIBUTE_PATHS.items():
+        value = functools.reduce(operator.getitem, path, body)
+        if value or name not in _SET_WHEN_GIVEN:
+            expected[name] = value
     if dict(attributes) != expected:
         return [f"message attributes {dict(attributes)} are not {expected}"]
     return []

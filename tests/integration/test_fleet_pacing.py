@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from local.stand_ins.lambda_events import sqs_event
 from lookups.pacing.container_pacer import PacingExceeded
 from lookups.pacing.fleet_pacer import HEADROOM, fleet_pacer
 from lookups.pacing.table_clock import MAX_PROBES, TableClock
@@ -26,6 +25,7 @@ from settings import DEFAULT_SALES_API_VERSION
 from tests.fleet_helpers import (
     LIMIT,
     batch,
+    batch_event,
     busiest_second,
     containers,
     drain_batch,
@@ -247,8 +247,6 @@ def test_an_item_that_holds_no_time_is_taken_for_an_idle_schedule(stack, invoke,
         TableName=stack.pacing_table_name,
         Item={"id": {"S": key}, "tat": {"S": "soon"}, "paused_until": {"BOOL": True}},
     )
-    assert invoke(sqs_event([{"email": e} for e in emails(3, "garbled")])) == {
-        "batchItemFailures": []
-    }
+    assert invoke(batch_event(emails(3, "garbled"))) == {"batchItemFailures": []}
     assert {m["body"]["enrichment"]["status"] for m in stack.receive_all()} == {"not_found"}
     assert time.time() - 5 < scheduled_until(stack) < time.time() + 5

@@ -44,29 +44,20 @@ def assert_refused_and_nothing_happened(stack, invoke, event: dict) -> None:
 EVENTBRIDGE = eventbridge_event({"email": EMAIL}, event_id="eb-1")
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        lambda e: e.pop("id"),
-        lambda e: e.update(id=""),
-        lambda e: e.update(id=1234),
-        lambda e: e.update(time=1795860001),  # a number, not a timestamp
-        lambda e: e.update(time="yesterday"),
-        lambda e: e.update(time="2026-02-30T10:00:00Z"),  # the shape of a moment, not one
-        lambda e: e.update(source={"name": "forms"}),
-        lambda e: e.update({"detail-type": None}),
-    ],
-    ids=[
-        "no-id",
-        "empty-id",
-        "numeric-id",
-        "numeric-time",
-        "time-in-words",
-        "no-such-day",
-        "object-source",
-        "null-detail-type",
-    ],
-)
+ODD_EVENTBRIDGE = {
+    "no-id": lambda e: e.pop("id"),
+    "empty-id": lambda e: e.update(id=""),
+    "numeric-id": lambda e: e.update(id=1234),
+    "numeric-time": lambda e: e.update(time=1795860001),  # a number, not a timestamp
+    "time-in-words": lambda e: e.update(time="yesterday"),
+    # The shape of a moment, not one:
+    "no-such-day": lambda e: e.update(time="2026-02-30T10:00:00Z"),
+    "object-source": lambda e: e.update(source={"name": "forms"}),
+    "null-detail-type": lambda e: e.update({"detail-type": None}),
+}
+
+
+@pytest.mark.parametrize("change", ODD_EVENTBRIDGE.values(), ids=ODD_EVENTBRIDGE.keys())
 def test_an_odd_eventbridge_event_is_refused(stack, invoke, change):
     assert_refused_and_nothing_happened(stack, invoke, changed(EVENTBRIDGE, change))
 
@@ -92,37 +83,29 @@ def test_eventbridge_time_in_any_rfc_3339_form_is_kept_in_utc(stack, invoke):
 HTTP = http_api_event({"email": EMAIL})
 
 
-@pytest.mark.parametrize(
-    ("build", "change"),
-    [
-        (http_api_event, lambda e: e["requestContext"]["http"].pop("method")),
-        (http_api_event, lambda e: e["requestContext"].update(http="POST")),
-        (http_api_event, lambda e: e.pop("rawPath")),
-        (http_api_event, lambda e: e["requestContext"].pop("stage")),
-        (http_api_event, lambda e: e.update(headers=["content-type", "application/json"])),
-        (http_api_event, lambda e: e["headers"].update({"content-type": 7})),
-        (http_api_event, lambda e: e.update(body={"email": EMAIL})),
-        (http_api_event, lambda e: e.update(isBase64Encoded="no")),
-        (http_api_event, lambda e: e.update(pathParameters={"provider": 5})),
-        (rest_api_event, lambda e: e.update(httpMethod=None)),
-        (rest_api_event, lambda e: e.update(path=None)),
-        (function_url_event, lambda e: e["requestContext"]["http"].update(method="")),
-    ],
-    ids=[
-        "v2-no-method",
-        "v2-http-not-an-object",
-        "v2-no-path",
-        "v2-no-stage",
-        "headers-a-list",
-        "header-a-number",
-        "body-an-object",
-        "base64-flag-text",
-        "provider-a-number",
-        "v1-null-method",
-        "v1-no-path",
-        "url-empty-method",
-    ],
-)
+ODD_HTTP = {
+    "v2-no-method": (http_api_event, lambda e: e["requestContext"]["http"].pop("method")),
+    "v2-http-not-an-object": (http_api_event, lambda e: e["requestContext"].update(http="POST")),
+    "v2-no-path": (http_api_event, lambda e: e.pop("rawPath")),
+    "v2-no-stage": (http_api_event, lambda e: e["requestContext"].pop("stage")),
+    "headers-a-list": (
+        http_api_event,
+        lambda e: e.update(headers=["content-type", "application/json"]),
+    ),
+    "header-a-number": (http_api_event, lambda e: e["headers"].update({"content-type": 7})),
+    "body-an-object": (http_api_event, lambda e: e.update(body={"email": EMAIL})),
+    "base64-flag-text": (http_api_event, lambda e: e.update(isBase64Encoded="no")),
+    "provider-a-number": (http_api_event, lambda e: e.update(pathParameters={"provider": 5})),
+    "v1-null-method": (rest_api_event, lambda e: e.update(httpMethod=None)),
+    "v1-no-path": (rest_api_event, lambda e: e.update(path=None)),
+    "url-empty-method": (
+        function_url_event,
+        lambda e: e["requestContext"]["http"].update(method=""),
+    ),
+}
+
+
+@pytest.mark.parametrize(("build", "change"), ODD_HTTP.values(), ids=ODD_HTTP.keys())
 def test_an_odd_http_event_is_answered_400(stack, invoke, build, change):
     result = invoke(changed(build({"email": EMAIL}), change))
     assert result["statusCode"] == 400
@@ -143,29 +126,19 @@ def test_a_request_time_out_of_any_calendar_is_replaced_by_now(stack, invoke, ep
 SQS = sqs_event([{"email": EMAIL}, {"email": "other@example.com"}])
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        lambda e: e["Records"].append("a record"),
-        lambda e: e["Records"][0].pop("messageId"),
-        lambda e: e["Records"][0].update(messageId=""),
-        lambda e: e["Records"][0].update(body={"email": EMAIL}),
-        lambda e: e["Records"][1].pop("eventSourceARN"),
-        lambda e: e["Records"][1].update(eventSource="aws:sns"),
-        lambda e: e["Records"][0].update(attributes="none"),
-        lambda e: e["Records"][1].update(messageId=e["Records"][0]["messageId"]),
-    ],
-    ids=[
-        "text-record",
-        "no-message-id",
-        "empty-message-id",
-        "body-an-object",
-        "no-source-arn",
-        "mixed-sources",
-        "attributes-text",
-        "message-id-twice",
-    ],
-)
+ODD_SQS = {
+    "text-record": lambda e: e["Records"].append("a record"),
+    "no-message-id": lambda e: e["Records"][0].pop("messageId"),
+    "empty-message-id": lambda e: e["Records"][0].update(messageId=""),
+    "body-an-object": lambda e: e["Records"][0].update(body={"email": EMAIL}),
+    "no-source-arn": lambda e: e["Records"][1].pop("eventSourceARN"),
+    "mixed-sources": lambda e: e["Records"][1].update(eventSource="aws:sns"),
+    "attributes-text": lambda e: e["Records"][0].update(attributes="none"),
+    "message-id-twice": lambda e: e["Records"][1].update(messageId=e["Records"][0]["messageId"]),
+}
+
+
+@pytest.mark.parametrize("change", ODD_SQS.values(), ids=ODD_SQS.keys())
 def test_an_odd_sqs_batch_is_refused_whole(stack, invoke, change):
     assert_refused_and_nothing_happened(stack, invoke, changed(SQS, change))
 

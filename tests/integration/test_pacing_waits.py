@@ -18,14 +18,7 @@ from forwarding.outcomes import OutcomeCode
 from local.stand_ins.lambda_events import http_api_event, sqs_event
 from lookups.address_lookups import Lookups
 from lookups.results import LookupFailure, MinimoResult, SalesResult
-from tests.fleet_helpers import (
-    containers,
-    drain_batch,
-    emails,
-    sales_pacer,
-    sales_requests,
-    scheduled_until,
-)
+from tests import fleet_helpers as fleet
 
 # Real Retry-After and pacing waits: left out of `make test-fast`.
 pytestmark = pytest.mark.slow
@@ -66,8 +59,8 @@ def test_a_table_that_cannot_be_used_falls_back_to_pacing_alone(
     name = wrong_key_table if table == "wrong-key" else table
     function_env(PACING_TABLE=name, PACING_FALLBACK_CONTAINERS="4")
     capfd.readouterr()
-    first = invoke(sqs_event([{"email": e} for e in emails(8, "alone")]))
-    second = invoke(sqs_event([{"email": e} for e in emails(4, "again")]))
+    first = invoke(fleet.batch_event(fleet.emails(8, "alone")))
+    second = invoke(fleet.batch_event(fleet.emails(4, "again")))
     assert first == second == {"batchItemFailures": []}
     statuses = {m["body"]["enrichment"]["status"] for m in stack.receive_all()}
     assert statuses == {"not_found"}  # enriched whole, not partial
@@ -77,7 +70,7 @@ def test_a_table_that_cannot_be_used_falls_back_to_pacing_alone(
     output = capfd.readouterr().out
     assert _metric(output, "PacingFallbacks") == 8  # the first invocation's 8 requests
     # Paced at 4 a second, evenly: never a burst that four such add up.
-    sent = sorted(r["received_at"] for r in sales_requests(stack, "alone"))
+    sent = sorted(r["received_at"] for r in fleet.sales_requests(stack, "alone"))
     assert len(sent) == 8
     assert min(b - a for a, b in itertools.pairwise(sent)) > 0.2
 
@@ -124,14 +117,14 @@ def test_a_malformed_or_huge_retry_after_hands_the_record_back_and_pauses_the_fl
     stack, invoke, function_env, retry_after
 ):
     function_env(PACING_TABLE=stack.pacing_table_name)
-    [email] = emails(1, "told")
+    [email] = fleet.emails(1, "told")
     told = {"status": 429, "headers": {"Retry-After": retry_after}}
     stack.sales.add_faults([told, told, told], email=email)
     event = sqs_event([{"email": email}])
     result = invoke(event, timeout=10)
     assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
     assert stack.receive_all() == []  # handed back, not forwarded partial
-    paused_until = scheduled_until(stack) - time.time()
+    paused_until = fleet.scheduled_until(stack) - time.time()
     if retry_after == "99999999999":
         assert 890 < paused_until <= 900  # capped at 15 minutes, not for ever
     else:
@@ -159,7 +152,7 @@ def test_a_record_handed_back_comes_back_when_its_wait_ends(stack, function_env)
 
     function_env(PACING_TABLE=stack.pacing_table_name, LOOKUP_MAX_ATTEMPTS="1")
     handler = load_handler()
-    [email] = emails(1, "comeback")
+    [email] = fleet.emails(1, "comeback")
     stack.sales.add_faults([{"status": 429, "headers": {"Retry-After": "3"}}], email=email)
     sqs = stack.client("sqs")
     sqs.send_message(QueueUrl=stack.intake_queue_url, MessageBody=json.dumps({"email": email}))
@@ -179,16 +172,16 @@ def test_a_record_handed_back_comes_back_when_its_wait_ends(stack, function_env)
 
 def test_while_the_fleet_is_paused_batches_go_back_without_a_request(stack, function_env):
     function_env(PACING_TABLE=stack.pacing_table_name)
-    [runtime] = containers(1)
-    records = sqs_event([{"email": e} for e in emails(10, "paused")])["Records"]
-    sales_pacer(runtime).pause(600)  # a 429 another container got, as the table holds it
-    assert drain_batch(runtime, records[:5]) == [OutcomeCode.HANDED_BACK] * 5
-    calls = sales_pacer(runtime).totals()["PacingTableCalls"]
+    [runtime] = fleet.containers(1)
+    records = fleet.batch(fleet.emails(10, "paused"))
+    fleet.sales_pacer(runtime).pause(600)  # a 429 another container got, as the table holds it
+    assert fleet.drain_batch(runtime, records[:5]) == [OutcomeCode.HANDED_BACK] * 5
+    calls = fleet.sales_pacer(runtime).totals()["PacingTableCalls"]
     stack.minimo.clear_requests()
-    assert drain_batch(runtime, records[5:]) == [OutcomeCode.HANDED_BACK] * 5
+    assert fleet.drain_batch(runtime, records[5:]) == [OutcomeCode.HANDED_BACK] * 5
     # Known to be paused: no API request, no DynamoDB call, until the pause ends.
     assert stack.sales.requests() == stack.minimo.requests() == []
-    assert sales_pacer(runtime).totals()["PacingTableCalls"] == calls
+    assert fleet.sales_pacer(runtime).totals()["PacingTableCalls"] == calls
     assert 595 < runtime.forwarding.enricher.wait_for(_held()) <= 600
     runtime.close()
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING
 
 from checks.delivery import Delivery
@@ -31,29 +32,22 @@ if TYPE_CHECKING:  # imported only with IDEMPOTENCY_TABLE (Powertools idempotenc
     from forwarding.ledger import DeliveryLedger
 
 
+@dataclass(slots=True)
 class DeliveryClaims:
-    def __init__(
-        self,
-        ledger: DeliveryLedger,
-        deadline: Deadline,
-        answer_by: Deadline,
-        *,
-        hand_back_late: bool,
-        tally: Counter[str],
-        unforwarded: Unforwarded,
-    ) -> None:
-        """`deadline`: the lookups' (a claim is made before them); `answer_by`: when the
-        invocation answers (the claims' hold, and the settling's deadline). Without
-        `hand_back_late` (the sender is waiting), a delivery there was no time to claim goes
-        out unchecked: at least once beats never. Duplicates and reused ids are counted into
-        `tally`; what is handed back is reported to `unforwarded`."""
-        self._ledger = ledger
-        self._deadline = deadline
-        self._answer_by = answer_by
-        self._hand_back_late = hand_back_late
-        self._tally = tally
-        self._unforwarded = unforwarded
-        self._claimed: list[DeliveryKey] = []
+    """`deadline`: the lookups' (a claim is made before them); `answer_by`: when the invocation
+    answers (the claims' hold, and the settling's deadline). Without `hand_back_late` (the sender
+    is waiting), a delivery there was no time to claim goes out unchecked: at least once beats
+    never. Duplicates and reused ids are counted into `tally`; what is handed back is reported
+    to `unforwarded`."""
+
+    ledger: DeliveryLedger
+    deadline: Deadline
+    answer_by: Deadline
+    _: KW_ONLY
+    hand_back_late: bool
+    tally: Counter[str]
+    unforwarded: Unforwarded
+    _claimed: list[DeliveryKey] = field(default_factory=list, init=False)
 
     def admit(
         self, deliveries: Sequence[Delivery], outcomes: dict[DeliveryKey, Outcome]
@@ -62,8 +56,8 @@ class DeliveryClaims:
         `outcomes` here."""
         if not deliveries:
             return []
-        in_progress_ms = int(max(0.0, self._answer_by.remaining()) * 1000)
-        claims = self._ledger.claim(deliveries, in_progress_ms, self._deadline)
+        in_progress_ms = int(max(0.0, self.answer_by.remaining()) * 1000)
+        claims = self.ledger.claim(deliveries, in_progress_ms, self.deadline)
         for key, answer in claims.answered.items():
             outcomes[key] = Outcome(key.event_id, answer.get("status"), duplicate=True)
         for key in claims.in_progress:
@@ -72,25 +66,25 @@ class DeliveryClaims:
             if delivery.key in claims.reused:
                 outcomes[delivery.key] = Outcome(delivery.event_id, None, OutcomeCode.ID_REUSED)
                 log_reuse(delivery)
-        self._tally[Metric.DUPLICATE_DELIVERIES] += len(claims.answered) + len(claims.in_progress)
-        self._tally[Metric.DELIVERY_IDS_REUSED] += len(claims.reused)
+        self.tally[Metric.DUPLICATE_DELIVERIES] += len(claims.answered) + len(claims.in_progress)
+        self.tally[Metric.DELIVERY_IDS_REUSED] += len(claims.reused)
         admitted = claims.fresh
-        if not self._hand_back_late:  # the sender is waiting: at least once beats never
+        if not self.hand_back_late:  # the sender is waiting: at least once beats never
             admitted = [*claims.fresh, *claims.late]
         else:
             for delivery in claims.late:  # nothing was claimed for them: they come back later
                 outcomes[delivery.key] = Outcome(delivery.event_id, None, OutcomeCode.HANDED_BACK)
-                self._unforwarded.hand_back(delivery, "time")
+                self.unforwarded.hand_back(delivery, "time")
         self._claimed += [d.key for d in admitted]
         return admitted
 
     def settle(self, outcomes: dict[DeliveryKey, Outcome]) -> None:
         """Remembers what went out; releases the other claims made here."""
         mine = [(key, outcomes[key]) for key in self._claimed if key in outcomes]
-        self._ledger.settle(
+        self.ledger.settle(
             forwarded={key: o.answer() for key, o in mine if o.forwarded},
             failed=[key for key, o in mine if not o.forwarded],
-            deadline=self._answer_by,
+            deadline=self.answer_by,
         )
 
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import json
 
-from local.stand_ins.lambda_events import (
-    function_url_event,
-    http_api_event,
-    rest_api_event,
-)
+from local.stand_ins.lambda_events import function_url_event, http_api_event, rest_api_event
 
 DOCUMENTED = {202, 400, 401, 405, 409, 413, 415, 422, 503}
 # Without a webhook secret or duplicate table, and with SQS up, nothing else is documented:

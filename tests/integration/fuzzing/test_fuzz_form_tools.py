@@ -9,16 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from local.stand_ins import signed_events
-from local.stand_ins.lambda_events import (
-    http_api_event,
-)
+from local.stand_ins.lambda_events import http_api_event
 from tests.integration.fuzzing.documented_answers import DOCUMENTED, drain
-from tests.integration.fuzzing.fuzz_budget import FUZZ, examples
+from tests.integration.fuzzing.fuzz_budget import FUZZ, FUZZ_MARKS, examples
 from tests.integration.fuzzing.request_strategies import bodies
 
-# The recursive strategies' own repr is long; Hypothesis warns when it builds it for a report.
-# Thousands of hypothesis examples through the handler: left out of `make test-fast`.
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Generating overly large repr")]
+pytestmark = FUZZ_MARKS
 
 
 TOOL_SECRETS = {

@@ -14,18 +14,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from intake.answers import Refusal
-from local.stand_ins.lambda_events import (
-    eventbridge_event,
-    function_url_event,
-    http_api_event,
-    rest_api_event,
-    sqs_event,
-    sqs_record,
-)
+from local.stand_ins.lambda_events import eventbridge_event, sqs_event, sqs_record
 from tests import signing
-from tests.integration.fuzzing.documented_answers import DOCUMENTED_HERE, drain
+from tests.integration.fuzzing.documented_answers import DOCUMENTED_HERE, HTTP_BUILDERS, drain
 from tests.integration.fuzzing.event_shape_strategies import odd_shapes, queued_claims
-from tests.integration.fuzzing.fuzz_budget import FUZZ, examples
+from tests.integration.fuzzing.fuzz_budget import FUZZ, FUZZ_MARKS, examples
 from tests.integration.fuzzing.json_text_strategies import (
     EMAIL,
     Refused,
@@ -36,9 +29,7 @@ from tests.integration.fuzzing.json_text_strategies import (
 )
 from tests.integration.fuzzing.request_strategies import bodies, json_values
 
-# The recursive strategies' own repr is long; Hypothesis warns when it builds it for a report.
-# Thousands of hypothesis examples through the handler: left out of `make test-fast`.
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Generating overly large repr")]
+pytestmark = FUZZ_MARKS
 
 
 @settings(FUZZ, max_examples=examples(150))
@@ -128,9 +119,7 @@ def test_eventbridge_and_direct_events_get_documented_answers(stack, invoke, doc
 
 
 ODD_BASES = {
-    "http-v2": http_api_event({"email": EMAIL}),
-    "http-v1": rest_api_event({"email": EMAIL}),
-    "function-url": function_url_event({"email": EMAIL}),
+    **{f"http-{kind}": build({"email": EMAIL}) for kind, build in HTTP_BUILDERS.items()},
     "sqs": sqs_event([{"email": EMAIL}, {"email": "other@example.com"}]),
     "eventbridge": eventbridge_event({"email": EMAIL}, event_id="odd-eb"),
 }

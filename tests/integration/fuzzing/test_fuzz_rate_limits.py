@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,7 +15,7 @@ from local.stand_ins.lambda_events import (
     sqs_record,
 )
 from tests.integration.fuzzing.documented_answers import drain
-from tests.integration.fuzzing.fuzz_budget import FUZZ, examples
+from tests.integration.fuzzing.fuzz_budget import FUZZ, FUZZ_MARKS, examples
 from tests.integration.fuzzing.header_value_strategies import (
     rate_limit_values,
     receipt_attribute_values,
@@ -24,9 +23,7 @@ from tests.integration.fuzzing.header_value_strategies import (
 )
 from tests.integration.fuzzing.json_text_strategies import EMAIL
 
-# The recursive strategies' own repr is long; Hypothesis warns when it builds it for a report.
-# Thousands of hypothesis examples through the handler: left out of `make test-fast`.
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Generating overly large repr")]
+pytestmark = FUZZ_MARKS
 
 
 # --- rate-limit headers: whatever the API sends, nothing is lost and no wait is endless --------

@@ -13,18 +13,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from checks.email_addresses import normalise_email
-from local.stand_ins.lambda_events import (
-    http_api_event,
-)
+from local.stand_ins.lambda_events import http_api_event
 from tests import signing
 from tests.integration.fuzzing.documented_answers import DOCUMENTED, DOCUMENTED_HERE, drain
-from tests.integration.fuzzing.fuzz_budget import FUZZ, examples
+from tests.integration.fuzzing.fuzz_budget import FUZZ, FUZZ_MARKS, examples
 from tests.integration.fuzzing.request_strategies import bodies, content_types, emails, headers
 
 MINIMO_PATH = re.compile(r"/public/v1/contacts/by-email/[A-Za-z0-9\-_.!~*'()%]+")
-# The recursive strategies' own repr is long; Hypothesis warns when it builds it for a report.
-# Thousands of hypothesis examples through the handler: left out of `make test-fast`.
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Generating overly large repr")]
+pytestmark = FUZZ_MARKS
 
 
 @settings(FUZZ, max_examples=examples(600))

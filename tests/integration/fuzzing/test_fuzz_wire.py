@@ -7,25 +7,20 @@ from __future__ import annotations
 
 import base64
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from local.stand_ins.lambda_events import (
-    http_api_event,
-)
+from local.stand_ins.lambda_events import http_api_event
 from tests.integration.fuzzing.body_encoding_strategies import base64_variants, multipart_bodies
 from tests.integration.fuzzing.documented_answers import HTTP_BUILDERS, assert_http_answer
-from tests.integration.fuzzing.fuzz_budget import FUZZ, examples
+from tests.integration.fuzzing.fuzz_budget import FUZZ, FUZZ_MARKS, examples
 from tests.integration.fuzzing.json_text_strategies import (
     Refused,
     json_documents,
     reference_reading,
 )
 
-# The recursive strategies' own repr is long; Hypothesis warns when it builds it for a report.
-# Thousands of hypothesis examples through the handler: left out of `make test-fast`.
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore:Generating overly large repr")]
+pytestmark = FUZZ_MARKS
 
 
 @settings(FUZZ, max_examples=examples(400))
